@@ -1,0 +1,54 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { requestId } from "hono/request-id";
+import type { Capability } from "./capability.ts";
+import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
+import { hostGuard, requestLog } from "./http/middleware.ts";
+import { authenticate } from "./identity/auth.ts";
+import { identityCapability } from "./identity/capability.ts";
+import { mcpRoutes } from "./mcp/route.ts";
+import { openApiDocument } from "./ops/openapi.ts";
+import { mountOperation } from "./ops/operation.ts";
+import { statusCapability } from "./status/capability.ts";
+import type { AppDeps, AppEnv } from "./types.ts";
+
+/** Every capability the app serves, in mount order. Each new capability adds itself here. */
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability];
+
+/** The path prefix under which Supabase serves the deployed function. */
+export const FUNCTION_PREFIX = "/coordinator";
+
+/**
+ * Builds the whole app from its dependencies. Runtime-neutral: the Node host, the Deno edge entry and the
+ * tests all call this and serve `app.fetch`. Routes answer at the root (local) and under /coordinator
+ * (as deployed on Supabase).
+ */
+export function createApp(deps: AppDeps, capabilities: Capability[] = CAPABILITIES): Hono<AppEnv> {
+  const auth = authenticate(deps);
+
+  const api = new Hono<AppEnv>();
+  api.get("/openapi.json", (c) => c.json(openApiDocument(capabilities)));
+  for (const cap of capabilities) {
+    if (cap.routes) api.route("/", cap.routes(deps, auth));
+    for (const op of cap.operations) mountOperation(api, deps, auth, op);
+  }
+  api.route("/", mcpRoutes(deps, auth, capabilities));
+
+  const app = new Hono<AppEnv>();
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(requestLog(deps.log));
+  if (deps.config.allowedHosts) app.use(hostGuard(deps.config.allowedHosts));
+  app.use(bodyLimit({
+    maxSize: deps.config.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", `Request body is over ${deps.config.maxBodyBytes} bytes; send less per call (split batches).`);
+    },
+  }));
+  app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedBody }));
+  app.route(FUNCTION_PREFIX, api);
+  app.route("/", api);
+  app.notFound(notFound);
+  app.onError(onError(deps.log));
+  return app;
+}

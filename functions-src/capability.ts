@@ -1,0 +1,25 @@
+import type { Hono, MiddlewareHandler } from "hono";
+import type { Operation } from "./ops/operation.ts";
+import type { AppDeps, AppEnv, OpContext } from "./types.ts";
+
+/** An MCP resource a capability publishes (read-only, JSON). */
+export interface ResourceDef {
+  name: string;
+  uri: string;
+  title: string;
+  description: string;
+  read(ctx: OpContext): Promise<unknown>;
+}
+
+/**
+ * A capability (locks, work, memory, verification, …) plugs into the app through this one shape: its
+ * operations become REST routes and MCP tools, its resources MCP resources, and `routes` adds anything that is
+ * not an operation (webhooks with their own authentication, streams).
+ */
+export interface Capability {
+  name: string;
+  operations: Operation[];
+  resources?: ResourceDef[];
+  /** Extra routes, mounted at the root; `auth` is the API-key middleware for those that need it. */
+  routes?(deps: AppDeps, auth: MiddlewareHandler<AppEnv>): Hono<AppEnv>;
+}

@@ -1,0 +1,35 @@
+/**
+ * The db port: the one interface every service talks to. Two adapters implement it, postgres.js
+ * (`postgres.ts`) and PGlite (`pglite.ts`); the same SQL runs on both.
+ */
+
+/** Something that runs parameterised SQL: the database itself, or an open transaction. */
+export interface Queryable {
+  /** Runs one statement with `$1…$n` parameters and returns its rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** A handler for `LISTEN`: receives the notification payload. */
+export type NotificationHandler = (payload: string) => void;
+
+export interface Db extends Queryable {
+  readonly kind: "postgres" | "pglite";
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to a `pg_notify` channel; resolves to the function that unsubscribes. */
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /** Closes connections (PGlite: checkpoints first, its files are not crash-safe). */
+  close(): Promise<void>;
+}
+
+/**
+ * Calls one SQL function that answers jsonb and returns that value. Every coordination operation is one
+ * such call: one round trip, atomic inside the function.
+ */
+export async function callJson<T>(db: Queryable, fn: string, params: unknown[] = []): Promise<T> {
+  const placeholders = params.map((_, i) => `$${i + 1}`).join(", ");
+  const rows = await db.query<{ r: T }>(`select ${fn}(${placeholders}) as r`, params);
+  return rows[0]!.r;
+}

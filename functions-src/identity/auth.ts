@@ -1,0 +1,116 @@
+import type { MiddlewareHandler } from "hono";
+import type { EnvKey } from "../config.ts";
+import { callJson } from "../db/port.ts";
+import { ApiError } from "../http/errors.ts";
+import type { AppDeps, AppEnv, Identity } from "../types.ts";
+import { constantTimeEqual, sha256Bytes, toHex } from "./keys.ts";
+
+const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+const TYPE_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+const DEFAULT_TRUST = 2;
+// Presence is kept to this resolution for keys from the environment, which need no database lookup:
+// one write per agent session every few seconds instead of one per request.
+const TOUCH_INTERVAL_MS = 5_000;
+
+function header(c: { req: { header(name: string): string | undefined } }, name: string, pattern: RegExp, what: string) {
+  const v = c.req.header(name)?.trim();
+  if (v === undefined || v === "") return null;
+  if (!pattern.test(v)) {
+    throw new ApiError(400, "invalid_header", `${name} is not a valid ${what}: use 1–${what === "agent type" ? 64 : 128} of letters, digits and . _ : @ -`, { field: name });
+  }
+  return v;
+}
+
+function presentedKey(c: { req: { header(name: string): string | undefined } }): string | null {
+  const auth = c.req.header("authorization");
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? m[1]! : null;
+  }
+  return c.req.header("x-api-key")?.trim() || null;
+}
+
+interface DbAuth {
+  ok: boolean;
+  code?: string;
+  bound_agent_id?: string;
+  agent_id?: string;
+  scope?: "agent" | "admin";
+  trust_level?: number;
+}
+
+/**
+ * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
+ * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
+ * when the key is bound to another agent. Records the agent and session (presence) on the way.
+ */
+export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  // Digests of the configured keys, computed once.
+  const envKeys: Promise<Array<EnvKey & { digest: Uint8Array }>> = Promise.all(
+    deps.config.apiKeys.map(async (k) => ({ ...k, digest: await sha256Bytes(k.key) })),
+  );
+  const lastTouch = new Map<string, number>();
+
+  async function touch(identity: Identity) {
+    const mark = `${identity.agentId}\u0000${identity.sessionId ?? ""}\u0000${identity.agentType}`;
+    const now = Date.now();
+    if ((lastTouch.get(mark) ?? 0) > now - TOUCH_INTERVAL_MS) return;
+    if (lastTouch.size > 10_000) lastTouch.clear();
+    lastTouch.set(mark, now);
+    await deps.db.query("select coord.touch_agent($1, $2, $3)", [identity.agentId, identity.agentType, identity.sessionId]);
+  }
+
+  return async (c, next) => {
+    const key = presentedKey(c);
+    if (!key) {
+      throw new ApiError(401, "missing_key", "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.");
+    }
+    const agentHeader = header(c, "x-agent-id", ID_PATTERN, "agent id");
+    const typeHeader = header(c, "x-agent-type", TYPE_PATTERN, "agent type");
+    const sessionId = header(c, "x-session-id", ID_PATTERN, "session id");
+
+    const digest = await sha256Bytes(key);
+    // Check every configured key, without stopping at a match, so timing does not tell which entry matched.
+    let match: EnvKey | null = null;
+    for (const k of await envKeys) if (constantTimeEqual(digest, k.digest) && !match) match = k;
+
+    let identity: Identity;
+    if (match) {
+      if (match.agentId && agentHeader && agentHeader !== match.agentId) {
+        throw new ApiError(403, "key_bound_to_other_agent", `This key is bound to agent ${match.agentId}; it cannot act as ${agentHeader}.`);
+      }
+      const agentId = agentHeader ?? match.agentId;
+      if (!agentId) throw new ApiError(400, "missing_agent_id", "Send X-Agent-Id: this key may act as any agent, so name one.");
+      identity = {
+        agentId,
+        agentType: typeHeader ?? "unknown",
+        sessionId,
+        scope: match.scope,
+        trustLevel: DEFAULT_TRUST,
+      };
+      await touch(identity);
+    } else {
+      const r = await callJson<DbAuth>(deps.db, "coord.authenticate", [toHex(digest), agentHeader, typeHeader, sessionId]);
+      if (!r.ok && r.code === "key_bound_to_other_agent") {
+        throw new ApiError(403, "key_bound_to_other_agent", `This key is bound to agent ${r.bound_agent_id}; it cannot act as ${agentHeader}.`);
+      }
+      if (!r.ok) throw new ApiError(401, "invalid_key", "API key not recognised or revoked.");
+      identity = {
+        agentId: r.agent_id!,
+        agentType: typeHeader ?? "unknown",
+        sessionId,
+        scope: r.scope!,
+        trustLevel: r.trust_level!,
+      };
+    }
+    c.set("identity", identity);
+    await next();
+  };
+}
+
+/** Refuses callers without the admin scope. */
+export function requireAdmin(identity: Identity, action: string): void {
+  if (identity.scope !== "admin") {
+    throw new ApiError(403, "admin_required", `Only an admin key may ${action}.`);
+  }
+}

@@ -1,0 +1,125 @@
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { z } from "zod";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ApiError } from "../http/errors.ts";
+import { requireJson } from "../http/middleware.ts";
+import type { AppDeps, AppEnv, OpContext } from "../types.ts";
+
+/** MCP tool annotations: hints an agent host uses to decide how carefully to call a tool. */
+export interface ToolHints {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+/**
+ * One operation, declared once: its zod schemas validate REST input, become the MCP tool's inputSchema and
+ * outputSchema, and feed the OpenAPI document. `run` does the work (usually one SQL function call) and throws
+ * ApiError to refuse; `summarize` renders the answer as the one or two lines an LLM reads.
+ */
+export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> {
+  /** The MCP tool name (snake_case). */
+  name: string;
+  title: string;
+  /** Short and exact: agents pay for every word of it in their context window. */
+  description: string;
+  input: I;
+  output: O;
+  hints: ToolHints;
+  /** The REST route. Path parameters (`:id`) fill input fields of the same name. */
+  http: { method: "GET" | "POST" | "DELETE"; path: string; status?: ContentfulStatusCode };
+  /** When false the operation is REST-only (no MCP tool). */
+  tool?: boolean;
+  run(ctx: OpContext, input: z.output<I>): Promise<z.output<O>>;
+  summarize(output: z.output<O>): string;
+}
+
+/** Declares an operation with its types inferred from the schemas. */
+export function defineOperation<I extends AnyObject, O extends AnyObject>(op: Operation<I, O>): Operation<I, O> {
+  return op;
+}
+
+/** The input of an operation, by its declaration. */
+export type OperationInput<Op> = Op extends Operation<infer I, AnyObject> ? z.input<I> : never;
+/** The output of an operation, by its declaration. */
+export type OperationOutput<Op> = Op extends Operation<AnyObject, infer O> ? z.output<O> : never;
+
+/** Formats zod issues as one actionable sentence plus the fields, for a 400 or an MCP error. */
+export function invalidInput(error: z.ZodError): ApiError {
+  const fields = error.issues.slice(0, 10).map((i) => ({ field: i.path.join(".") || "(body)", message: i.message }));
+  const message = fields.map((f) => `${f.field}: ${f.message}`).join("; ");
+  return new ApiError(400, "invalid_input", `Invalid input — ${message}`, { fields });
+}
+
+/** Parses input with the operation's schema, refusing with 400 and the fields. */
+export function parseInput<I extends AnyObject>(schema: I, raw: unknown): z.output<I> {
+  const r = schema.safeParse(raw);
+  if (!r.success) throw invalidInput(r.error);
+  return r.data;
+}
+
+function unwrap(t: z.ZodType): z.ZodType {
+  let cur = t as z.ZodType & { unwrap?: () => z.ZodType; def?: { innerType?: z.ZodType } };
+  while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault || cur instanceof z.ZodNullable) {
+    cur = (cur as unknown as { def: { innerType: z.ZodType } }).def.innerType as typeof cur;
+  }
+  return cur;
+}
+
+/** Query strings arrive as strings: repeated keys (or comma lists) become arrays where the schema wants one. */
+function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, values] of Object.entries(c.req.queries())) {
+    const field = schema.shape[k] as z.ZodType | undefined;
+    const inner = field ? unwrap(field) : undefined;
+    if (inner instanceof z.ZodArray) out[k] = values.flatMap((v) => v.split(",")).filter((v) => v !== "");
+    else if (inner instanceof z.ZodNumber) out[k] = Number(values[values.length - 1]);
+    else if (inner instanceof z.ZodBoolean) out[k] = values[values.length - 1] === "true";
+    else out[k] = values[values.length - 1];
+  }
+  return out;
+}
+
+/** Mounts an operation as a REST route on a Hono app. */
+export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: MiddlewareHandler<AppEnv>, op: Operation): void {
+  const handler = async (c: Context<AppEnv>) => {
+    const raw = op.http.method === "GET" || op.http.method === "DELETE"
+      ? queryInput(c, op.input)
+      : await c.req.json<unknown>().catch(() => {
+        throw new ApiError(400, "malformed_json", "Request body is not valid JSON; send a JSON object.");
+      });
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new ApiError(400, "invalid_input", "Request body must be a JSON object.");
+    }
+    const input = parseInput(op.input, { ...(raw as object), ...c.req.param() });
+    const output = await op.run({ ...deps, identity: c.get("identity"), requestId: c.get("requestId") }, input);
+    return c.json(output, op.http.status ?? 200);
+  };
+  if (op.http.method === "POST") app.post(op.http.path, auth, requireJson(), handler);
+  else app.on(op.http.method, op.http.path, auth, handler);
+}
+
+/** Registers an operation as an MCP tool; refusals become `isError` results carrying the same message. */
+export function registerOperationTool(server: McpServer, ctx: OpContext, op: Operation): void {
+  server.registerTool(
+    op.name,
+    { title: op.title, description: op.description, inputSchema: op.input, outputSchema: op.output, annotations: { title: op.title, ...op.hints } },
+    async (args: unknown) => {
+      try {
+        const output = await op.run(ctx, parseInput(op.input, args));
+        return { content: [{ type: "text" as const, text: op.summarize(output) }], structuredContent: output as Record<string, unknown> };
+      } catch (err) {
+        if (err instanceof ApiError) {
+          const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
+          return { isError: true, content: [{ type: "text" as const, text: `${err.code}: ${err.message}${details}` }] };
+        }
+        ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, error: String(err) });
+        return { isError: true, content: [{ type: "text" as const, text: "internal: the tool failed; the request id identifies it in the server logs." }] };
+      }
+    },
+  );
+}

@@ -1,0 +1,75 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Capability } from "../capability.ts";
+import { callJson } from "../db/port.ts";
+import { defineOperation } from "../ops/operation.ts";
+import type { AppDeps, AppEnv, OpContext } from "../types.ts";
+import { VERSION } from "../version.ts";
+
+const StatusOut = z.object({
+  version: z.string(),
+  schema_version: z.string(),
+  agents: z.number().int(),
+  live_sessions: z.number().int(),
+  locks: z.number().int(),
+  tasks: z.number().int(),
+  now: z.string(),
+});
+
+async function readStatus(ctx: Pick<OpContext, "db">): Promise<z.output<typeof StatusOut>> {
+  const s = await callJson<Omit<z.output<typeof StatusOut>, "version">>(ctx.db, "coord.status");
+  return { version: VERSION, ...s };
+}
+
+/** GET /status: the same counts as the coordinator://status resource, for REST callers. */
+export const status = defineOperation({
+  name: "coordinator_status",
+  title: "Coordinator status",
+  description: "Version, schema version and counts of agents, locks and open tasks.",
+  input: z.object({}),
+  output: StatusOut,
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/status" },
+  tool: false,
+  run: (ctx) => readStatus(ctx),
+  summarize: (s) => `v${s.version} schema ${s.schema_version}: ${s.agents} agents, ${s.locks} locks, ${s.tasks} open tasks`,
+});
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * `GET /health`, unauthenticated: 200 with the schema version when the database answers, 503 when it does
+ * not. The drivers reconnect on their own, so health recovers without a restart once the database is back.
+ */
+function healthRoutes(deps: AppDeps) {
+  return new Hono<AppEnv>().get("/health", async (c) => {
+    try {
+      const rows = await withTimeout(deps.db.query<{ v: string }>("select coord.schema_version() as v"), deps.config.healthTimeoutMs);
+      return c.json({ status: "ok", version: VERSION, database: { kind: deps.db.kind, reachable: true, schema_version: rows[0]!.v } }, 200);
+    } catch (err) {
+      deps.log.warn("health: database unreachable", { error: (err as Error).message });
+      return c.json({ status: "unavailable", version: VERSION, database: { kind: deps.db.kind, reachable: false } }, 503);
+    }
+  });
+}
+
+export const statusCapability: Capability = {
+  name: "status",
+  operations: [status],
+  resources: [
+    {
+      name: "status",
+      uri: "coordinator://status",
+      title: "Coordinator status",
+      description: "Version, schema version, and counts of agents, live sessions, active locks and open tasks.",
+      read: (ctx) => readStatus(ctx),
+    },
+  ],
+  routes: (deps) => healthRoutes(deps),
+};

@@ -1,0 +1,126 @@
+/**
+ * Test harness shared by every suite: databases (PGlite from the migrated template; a fresh Postgres database per
+ * file when DATABASE_URL is set), an app built over them, and request helpers.
+ */
+import { readFile } from "node:fs/promises";
+import { afterAll, beforeAll, describe } from "vitest";
+import postgres from "postgres";
+import { createApp, CAPABILITIES } from "../functions-src/app.ts";
+import type { Capability } from "../functions-src/capability.ts";
+import { loadConfig, type AppConfig } from "../functions-src/config.ts";
+import { migrate } from "../functions-src/db/migrate.ts";
+import { createPgliteDb } from "../functions-src/db/pglite.ts";
+import type { Db } from "../functions-src/db/port.ts";
+import { createPostgresDb } from "../functions-src/db/postgres.ts";
+import { createLogger } from "../functions-src/http/log.ts";
+import type { AppDeps } from "../functions-src/types.ts";
+
+export const DATABASE_URL = process.env.DATABASE_URL;
+
+/**
+ * Three keys: an unbound agent-scope key (acts as whichever agent X-Agent-Id names, no operator rights), an
+ * admin key, and a key bound to agent `bound-agent`.
+ */
+export const AGENT_KEY = "test-agent-key-0123456789";
+export const ADMIN_KEY = "test-admin-key-0123456789";
+export const BOUND_KEY = "test-bound-key-0123456789";
+export const BOUND_AGENT = "bound-agent";
+
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return { ...loadConfig({
+    COORDINATION_API_KEYS: `${AGENT_KEY},${BOUND_KEY}:${BOUND_AGENT}`,
+    COORDINATION_ADMIN_KEYS: ADMIN_KEY,
+    LOG_LEVEL: "silent",
+  }), ...overrides };
+}
+
+export const silentLog = createLogger("silent");
+
+/** A PGlite database restored from the migrated template (fast), in memory. */
+export async function pgliteFromTemplate(): Promise<Db> {
+  const file = process.env.COORD_TEST_PGLITE_TEMPLATE;
+  if (!file) throw new Error("COORD_TEST_PGLITE_TEMPLATE is not set: run tests through vitest (test/global-setup.ts)");
+  const bytes = await readFile(file);
+  return createPgliteDb({ loadDataDir: new Blob([bytes]) });
+}
+
+/** A brand-new database on the Postgres server of DATABASE_URL, dropped again by `drop()`. */
+export async function freshPostgres(options: { migrate?: boolean; max?: number } = {}): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
+  if (!DATABASE_URL) throw new Error("DATABASE_URL is not set");
+  const name = `coord_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${name}`;
+  const db = createPostgresDb(url.toString(), { max: options.max ?? 10 });
+  if (options.migrate !== false) await migrate(db);
+  return {
+    db,
+    url: url.toString(),
+    async drop() {
+      await db.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface TestDatabase {
+  kind: "pglite" | "postgres";
+  db: Db;
+  /** Set for Postgres: the URL of this file's own database. */
+  url?: string;
+}
+
+/**
+ * Runs a suite once per database: always on PGlite, and on real Postgres when DATABASE_URL is set (the
+ * contract of `npm test`: it passes with no database server, and `.ci/run` sets DATABASE_URL so CI runs both).
+ * The callback receives a getter, valid inside tests and hooks.
+ */
+export function forEachDatabase(name: string, suite: (get: () => TestDatabase) => void): void {
+  const kinds: Array<"pglite" | "postgres"> = DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
+  for (const kind of kinds) {
+    describe(`${name} [${kind}]`, () => {
+      let current: TestDatabase | undefined;
+      let drop: (() => Promise<void>) | undefined;
+      beforeAll(async () => {
+        if (kind === "pglite") {
+          current = { kind, db: await pgliteFromTemplate() };
+          drop = () => current!.db.close();
+        } else {
+          const pg = await freshPostgres();
+          current = { kind, db: pg.db, url: pg.url };
+          drop = pg.drop;
+        }
+      });
+      afterAll(async () => {
+        await drop?.();
+      });
+      suite(() => {
+        if (!current) throw new Error("database not ready: use the getter inside tests or hooks");
+        return current;
+      });
+    });
+  }
+}
+
+/** Builds the app over a database with the test keys. */
+export function testApp(db: Db, capabilities: Capability[] = CAPABILITIES, config: AppConfig = testConfig()) {
+  const deps: AppDeps = { db, config, log: silentLog };
+  return { app: createApp(deps, capabilities), deps };
+}
+
+/** Headers of an ordinary agent (agent scope, unbound key), with a JSON content type. */
+export function agentHeaders(agentId: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { Authorization: `Bearer ${AGENT_KEY}`, "X-Agent-Id": agentId, "Content-Type": "application/json", ...extra };
+}
+
+/** Headers of an operator (admin scope) acting as `agentId`. */
+export function adminHeaders(agentId = "operator", extra: Record<string, string> = {}): Record<string, string> {
+  return { Authorization: `Bearer ${ADMIN_KEY}`, "X-Agent-Id": agentId, "Content-Type": "application/json", ...extra };
+}
+
+/** Headers of the caller whose key is bound to `bound-agent`. */
+export function boundHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  return { Authorization: `Bearer ${BOUND_KEY}`, "X-Agent-Id": BOUND_AGENT, "Content-Type": "application/json", ...extra };
+}
