@@ -1,0 +1,33 @@
+/**
+ * `npm run bench`: runs every capability's benchmark module and prints one table. Postgres rows need
+ * DATABASE_URL (the admin URL of a server; each module makes its own database); without it only PGlite rows run.
+ * `--quick` shortens every run (for a smoke test), `--only NAME` runs one module.
+ */
+import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
+import { bench as foundation } from "./bench/foundation.ts";
+
+const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
+  foundation,
+};
+
+async function main() {
+  const args = process.argv.slice(2);
+  const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+  const ctx: BenchContext = {
+    adminUrl: process.env.DATABASE_URL || undefined,
+    scale: args.includes("--quick") ? 0.2 : 1,
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+  const rows: BenchRow[] = [];
+  for (const [name, run] of Object.entries(MODULES)) {
+    if (only && name !== only) continue;
+    ctx.log(`bench: ${name}…`);
+    rows.push(...(await run(ctx)));
+  }
+  process.stdout.write(`\n${printTable(rows)}\n\nmachine: ${(await import("node:os")).cpus().length} cores, node ${process.version}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+  process.exit(1);
+});
