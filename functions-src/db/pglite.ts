@@ -1,4 +1,6 @@
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { vector } from "@electric-sql/pglite-pgvector";
 import type { Db, NotificationHandler, Queryable } from "./port.ts";
 
 export interface PgliteOptions {
@@ -13,7 +15,12 @@ export interface PgliteOptions {
  * when no DATABASE_URL is set, so the product runs on a laptop with no database server.
  */
 export async function createPgliteDb(options: PgliteOptions = {}): Promise<Db & { pglite: PGlite }> {
-  const pg = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir });
+  // Extensions are loadable here; migrations still `create extension` them (pgvector only where available).
+  const pg = await PGlite.create({
+    dataDir: options.dataDir,
+    loadDataDir: options.loadDataDir,
+    extensions: { pg_trgm, vector },
+  });
 
   const wrap = (q: Pick<PGlite, "query" | "exec">): Queryable => ({
     async query<T>(text: string, params: unknown[] = []) {
