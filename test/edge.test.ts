@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { AGENT_KEY, DATABASE_URL, freshPostgres } from "./helpers.ts";
+import { AGENT_KEY, DATABASE_URL, freshPostgres, resourceJson } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 // Installed by the root postinstall into tools/deno (see tools/deno/package.json for why not the root).
@@ -68,7 +68,7 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
     }));
     expect(client.getServerVersion()?.name).toBe("agent-coordinator");
     const read = await client.readResource({ uri: "coordinator://status" });
-    expect(JSON.parse(read.contents[0]!.text as string)).toMatchObject({ schema_version: expect.stringMatching(/^\d{4}_/) });
+    expect(resourceJson(read)).toMatchObject({ schema_version: expect.stringMatching(/^\d{4}_/) });
     await client.close();
   });
 });

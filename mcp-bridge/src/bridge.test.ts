@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Db } from "../../functions-src/db/port.ts";
-import { AGENT_KEY, pgliteFromTemplate, testApp } from "../../test/helpers.ts";
+import { AGENT_KEY, pgliteFromTemplate, resourceJson, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
 
 const BIN = fileURLToPath(new URL("../bin/mcp-bridge.js", import.meta.url));
@@ -56,7 +56,7 @@ describe("mcp-bridge as a child process", () => {
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toContain("coordinator://status");
     const read = await client.readResource({ uri: "coordinator://status" });
-    const status = JSON.parse(read.contents[0]!.text as string);
+    const status = resourceJson(read);
     expect(status).toMatchObject({ version: expect.any(String), schema_version: expect.stringMatching(/^\d{4}_/) });
     expect(status.agents).toBeGreaterThanOrEqual(1);
 
