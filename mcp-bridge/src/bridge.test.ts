@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -108,10 +109,15 @@ describe("mcp-bridge as a child process", () => {
   });
 
   it("exits non-zero with one clear line when the server is unreachable or refuses the key", async () => {
-    const down = await runBridge({ COORDINATOR_URL: "http://127.0.0.1:9", COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "x" });
+    // A port that was just free: nothing listens there.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const down = await runBridge({ COORDINATOR_URL: `http://127.0.0.1:${port}`, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "x" });
     expect(down.code).not.toBe(0);
     expect(down.stderr.trim().split("\n")).toHaveLength(1);
-    expect(down.stderr).toMatch(/cannot reach the coordinator at http:\/\/127\.0\.0\.1:9/);
+    expect(down.stderr).toContain(`cannot reach the coordinator at http://127.0.0.1:${port} (ECONNREFUSED)`);
 
     const refused = await runBridge({ COORDINATOR_URL: server.url, COORDINATION_API_KEY: "wrong-key-000000000000", AGENT_ID: "x" });
     expect(refused.code).not.toBe(0);
