@@ -13,7 +13,8 @@
 --     later (in the serial order of conflicting transactions) never uses an earlier time.
 
 create table coord.lock_repos (
-  repo       text primary key check (repo ~ '^[A-Za-z0-9._@-][A-Za-z0-9._@/-]{0,199}$'),
+  repo       text primary key
+             check (length(repo) <= 200 and repo ~ '^[A-Za-z0-9_@-][A-Za-z0-9._@-]*(/[A-Za-z0-9_@-][A-Za-z0-9._@-]*)*$'),
   created_at timestamptz not null default now()
 );
 comment on table coord.lock_repos is
