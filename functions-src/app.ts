@@ -7,6 +7,7 @@ import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors
 import { hostGuard, requestLog } from "./http/middleware.ts";
 import { authenticate } from "./identity/auth.ts";
 import { identityCapability } from "./identity/capability.ts";
+import { locksCapability } from "./locks/capability.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
@@ -14,7 +15,7 @@ import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability];
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, locksCapability];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";
