@@ -455,6 +455,7 @@ set search_path = ''
 as $$
 declare
   it jsonb;
+  v_ord bigint;
   t coord.tasks;
   v_id uuid;
   v_token bigint;
@@ -463,7 +464,8 @@ declare
   v_backoff int;
 begin
   -- Items in id order: two batch completions over overlapping ids then lock rows in the same order.
-  for it in select x from jsonb_array_elements(p_items) x order by x ->> 'task_id' loop
+  for it, v_ord in select x, ord from jsonb_array_elements(p_items) with ordinality as e(x, ord)
+                   order by x ->> 'task_id', ord loop
     v_id := (it ->> 'task_id')::uuid;
     v_token := (it ->> 'claim_token')::bigint;
     v_code := null;
@@ -489,7 +491,7 @@ begin
 
     if v_code is not null then
       select * into t from coord.tasks where id = v_id;
-      v_out := v_out || jsonb_build_array(jsonb_build_object('task_id', v_id, 'ok', false, 'code', v_code,
+      v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'ok', false, 'code', v_code,
         'status', t.status, 'claimed_by', t.claimed_by, 'lease_lost_by', t.lease_lost_by,
         'lease_expires_at', t.lease_expires_at, 'claim_token', t.claim_token));
       continue;
@@ -520,17 +522,19 @@ begin
       perform coord.emit('task.retry_scheduled', p_agent_id, p_session_id, v_id::text,
                          jsonb_build_object('claim_token', t.claim_token, 'attempts', t.attempts, 'backoff_seconds', v_backoff));
     end if;
-    v_out := v_out || jsonb_build_array(jsonb_build_object('task_id', v_id, 'ok', true, 'status', t.status,
+    v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'ok', true, 'status', t.status,
       'attempts', t.attempts, 'max_attempts', t.max_attempts, 'not_before', t.not_before, 'claim_token', t.claim_token));
   end loop;
-  return jsonb_build_object('results', v_out);
+  -- Answer in the caller's order.
+  return jsonb_build_object('results', (select jsonb_agg(r order by (r ->> 'index')::int) from jsonb_array_elements(v_out) r));
 end;
 $$;
 comment on function coord.complete_tasks(text, text, jsonb) is
   'Completes claimed tasks: p_items [{task_id, claim_token, success, result, error_message}]. Only the current '
   'claimant, with the current token when given, within the lease. Success completes and unblocks dependents; failure '
   'retries with exponential backoff until max_attempts, then fails the task (dead-letter) and its dependents. Each item '
-  'answers ok or a refusal code: not_found, lease_lost, not_claimant, already_completed, cancelled.';
+  'answers (in the caller''s order, with its index) ok or a refusal code: not_found, lease_lost, not_claimant, '
+  'already_completed, cancelled.';
 
 create function coord.cancel_task(p_agent_id text, p_is_admin boolean, p_task_id uuid, p_reason text)
 returns jsonb
