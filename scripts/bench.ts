@@ -5,9 +5,11 @@
  */
 import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
 import { bench as foundation } from "./bench/foundation.ts";
+import { bench as work } from "./bench/work.ts";
 
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   foundation,
+  work,
 };
 
 async function main() {
