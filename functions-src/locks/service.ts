@@ -5,7 +5,7 @@
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import type { OpContext } from "../types.ts";
-import { lockWaiter } from "./waiter.ts";
+import { armWait } from "../db/wakeup.ts";
 
 /** A lock as the SQL functions render it. */
 export interface LockRow {
@@ -63,10 +63,13 @@ export interface AcquireOutput {
  * Acquires all keys or none. With `waitSeconds > 0`, a conflict is retried when a blocking lock is released or
  * expires (woken by NOTIFY on coord_lock, or at the blocker's expiry), until the wait runs out.
  */
+/** Kinds after which a blocked acquire may succeed. */
+const FREEING = new Set(["lock.released", "lock.expired", "lock.force_released"]);
+
 export async function acquireLocks(ctx: OpContext, input: AcquireInput): Promise<AcquireOutput> {
   const started = Date.now();
   const deadline = started + input.waitSeconds * 1000;
-  const armed = input.waitSeconds > 0 ? await lockWaiter(ctx.db).arm() : null;
+  const armed = input.waitSeconds > 0 ? await armWait(ctx.db, "coord_lock") : null;
   try {
     for (;;) {
       const r = await callJson<Answer<{ locks: AcquireOutput["locks"]; conflicts: LockRow[]; now: string }>>(
@@ -87,7 +90,7 @@ export async function acquireLocks(ctx: OpContext, input: AcquireInput): Promise
       const dbNow = Date.parse((r as unknown as { now: string }).now);
       const soonestExpiry = Math.min(...conflicts.map((c) => Date.parse(c.expires_at) - dbNow)) + now + 5;
       const blocking = new Set(conflicts.map((c) => c.key));
-      await armed.wait((subject) => blocking.has(subject), Math.min(deadline, soonestExpiry, now + RECHECK_MS));
+      await armed.wait((n) => FREEING.has(n.kind) && blocking.has(n.subject ?? ""), Math.min(deadline, soonestExpiry, now + RECHECK_MS));
     }
   } finally {
     armed?.dispose();
