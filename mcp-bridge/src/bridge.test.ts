@@ -83,6 +83,43 @@ describe("mcp-bridge as a child process", () => {
     expect(ended).toBe(true);
   });
 
+  it("carries the capabilities' tools: locks and work through the bridge, released when the session ends", async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath, args: [BIN], stderr: "pipe",
+      env: { PATH: process.env.PATH!, COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "bridge-worker", SESSION_ID: "bridge-tools" },
+    });
+    const client = new Client({ name: "bridge-test", version: "1.0.0" });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    for (const name of ["acquire_lock", "release_lock", "check_locks", "submit_work", "get_work", "complete_work"]) {
+      expect(tools.map((t) => t.name)).toContain(name);
+    }
+
+    const lock = await client.callTool({ name: "acquire_lock", arguments: { file_path: "src/bridge.ts", reason: "bridge test" } });
+    expect(lock.isError).toBeFalsy();
+    expect((lock.structuredContent as { locks: Array<{ token: number }> }).locks[0]!.token).toBeGreaterThan(0);
+
+    const submitted = await client.callTool({ name: "submit_work", arguments: { task_type: "bridge", task_description: "through the pipe" } });
+    expect(submitted.isError).toBeFalsy();
+    const claimed = await client.callTool({ name: "get_work", arguments: { task_types: ["bridge"] } });
+    const task = (claimed.structuredContent as { tasks: Array<{ id: string; claim_token: number }> }).tasks[0]!;
+    const done = await client.callTool({ name: "complete_work", arguments: { task_id: task.id, claim_token: task.claim_token, success: true, result: { ok: 1 } } });
+    expect(done.isError).toBeFalsy();
+
+    // A refusal comes back as an MCP error result an agent can read, not as a transport failure.
+    const bad = await client.callTool({ name: "acquire_lock", arguments: { file_path: "../etc/passwd" } });
+    expect(bad.isError).toBe(true);
+
+    await client.close();
+    const until = Date.now() + 5000;
+    let held = 1;
+    while (held > 0 && Date.now() < until) {
+      [{ n: held }] = await db.query<{ n: number }>("select count(*)::int as n from coord.locks where agent_id = 'bridge-worker'") as [{ n: number }];
+      if (held > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(held).toBe(0);
+  });
+
   it("generates a session id when none is given", async () => {
     const transport = new StdioClientTransport({
       command: process.execPath, args: [BIN], stderr: "pipe",
