@@ -8,13 +8,14 @@ import { hostGuard, requestLog } from "./http/middleware.ts";
 import { authenticate } from "./identity/auth.ts";
 import { identityCapability } from "./identity/capability.ts";
 import { mcpRoutes } from "./mcp/route.ts";
+import { memoryCapability } from "./memory/capability.ts";
 import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability];
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, memoryCapability];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";
