@@ -380,7 +380,6 @@ declare
   v_vids   bigint[] := '{}';
   v_vsim   float8[] := '{}';
   v_tokens text[];
-  v_matched text[];
   v_result jsonb;
   v_vector text := 'off';
 begin
@@ -432,13 +431,11 @@ begin
     ), scored as (
       select id, least(1.0, sum(w * field) / v_denom) as rel,
              string_agg(lex || case when field = 1.0 then '(summary)' when field = 0.6 then '(tags)' else '(details)' end,
-                        ' ' order by field desc, lex) filter (where field > 0) as why,
-             array_agg(lex) filter (where field > 0) as matched
+                        ' ' order by field desc, lex) filter (where field > 0) as why
         from hits group by id
     )
-    select array_agg(id order by rel desc), array_agg(rel order by rel desc), array_agg('terms: ' || why order by rel desc),
-           (select array_agg(distinct x) from scored, unnest(scored.matched) x)
-      into v_ids, v_rel, v_why, v_matched
+    select array_agg(id order by rel desc), array_agg(rel order by rel desc), array_agg('terms: ' || why order by rel desc)
+      into v_ids, v_rel, v_why
       from scored where rel >= v_floor;
   end if;
   v_ids := coalesce(v_ids, '{}'); v_rel := coalesce(v_rel, '{}'); v_why := coalesce(v_why, '{}');
@@ -448,8 +445,10 @@ begin
     select array_agg(distinct t) into v_tokens from (
       select t from regexp_split_to_table(v_text, '[\s,;()"''`\[\]{}<>]+') as t
        where length(t) between 4 and 80
-         and (t ~ '[._/:-]|[a-z][A-Z]|[0-9]|_' or length(t) >= 8)
-         and not (tsvector_to_array(to_tsvector('english'::regconfig, t)) && coalesce(v_matched, '{}'))
+         and (t ~ '[._/:-]|[a-z][A-Z]|[0-9]|_' or length(t) >= 6)
+         -- Only words the corpus does not know: known words were ranked above, and fuzzy-matching them is noise.
+         and not exists (select 1 from coord.memories k
+                           where k.search @@ replace(plainto_tsquery('english'::regconfig, t)::text, '&', '|')::tsquery)
        limit 6) s;
     if v_tokens is not null then
       with trig as (
