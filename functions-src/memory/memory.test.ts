@@ -16,6 +16,7 @@ forEachDatabase("memory", (get) => {
     return { status: res.status, body: (await res.json()) as Json };
   };
   const recall = (body: Json, agent = "mem-agent") => post("/memory/recall", body, agent);
+  const redact = async (text: string) => (await get().db.query<{ r: string }>("select coord.redact($1) as r", [text]))[0]!.r;
 
   describe("episodic dedup", () => {
     it("the same agent, event type and normalised summary within an hour counts an occurrence", async () => {
@@ -53,8 +54,8 @@ forEachDatabase("memory", (get) => {
     };
 
     it("redacts tokens, keys and password assignments before storing, in SQL for every layer", async () => {
-      const [{ r }] = await get().db.query<{ r: string }>("select coord.redact($1) as r", [
-        `${Object.values(secrets).join(" ")} password=hunter2 secret: "s3cr3t" Authorization: Bearer abc.def-123456 postgres://app:pw@db/x`]);
+      const r = await redact(
+        `${Object.values(secrets).join(" ")} password=hunter2 secret: "s3cr3t" Authorization: Bearer abc.def-123456 postgres://app:pw@db/x`);
       for (const s of [...Object.values(secrets), "hunter2", "s3cr3t", "abc.def-123456", ":pw@"]) expect(r).not.toContain(s);
       expect(r).toContain("password=[REDACTED]");
 
@@ -76,8 +77,7 @@ forEachDatabase("memory", (get) => {
 
     it("leaves ordinary text alone", async () => {
       const plain = "Billing worker test fails: expected 200, got 500 in src/billing/charge.ts (commit 1a2b3c4d); token budget 4000";
-      const [{ r }] = await get().db.query<{ r: string }>("select coord.redact($1) as r", [plain]);
-      expect(r).toBe(plain);
+      expect(await redact(plain)).toBe(plain);
     });
 
     it("retention archives old unused episodic rows (admin only), which stay expandable but leave recall", async () => {
@@ -147,7 +147,7 @@ forEachDatabase("memory", (get) => {
     });
 
     it("uses vector similarity by reciprocal rank fusion where pgvector exists", async () => {
-      const [{ v }] = await get().db.query<{ v: boolean }>("select coord.memory_has_vector() as v");
+      const v = (await get().db.query<{ v: boolean }>("select coord.memory_has_vector() as v"))[0]!.v;
       const unit = (i: number) => Array.from({ length: EMBEDDING_DIMENSIONS }, (_, j) => (j === i ? 1 : 0));
       const m = await post("/memory", { event_type: "observation", summary: "Platypus renders are slow on first paint", embedding: unit(3) });
       const r = await recall({ task_description: "why is the first screen sluggish", embedding: unit(3) });
