@@ -5,9 +5,11 @@
  */
 import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
 import { bench as foundation } from "./bench/foundation.ts";
+import { bench as memory } from "./bench/memory.ts";
 
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   foundation,
+  memory,
 };
 
 async function main() {

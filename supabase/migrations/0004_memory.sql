@@ -137,10 +137,17 @@ comment on table coord.memories is
   'move to coord.memories_archive.';
 
 create index memories_search_idx on coord.memories using gin (search);
-create index memories_summary_trgm_idx on coord.memories using gin (summary extensions.gin_trgm_ops);
 create index memories_dedup_idx on coord.memories (agent_id, event_type, norm_summary, last_seen_at) where layer = 'episodic';
 create unique index memories_skill_idx on coord.memories (repo, name) where layer = 'procedural';
 create index memories_retention_idx on coord.memories (last_seen_at) where layer = 'episodic';
+
+create table coord.memory_words (
+  word text primary key check (length(word) between 4 and 40)
+);
+comment on table coord.memory_words is
+  'Vocabulary of memory summaries, names and tags. Recall corrects misspelt query words against it by trigram '
+  'similarity (a small table), instead of trigram-scanning the memories themselves.';
+create index memory_words_trgm_idx on coord.memory_words using gin (word extensions.gin_trgm_ops);
 
 create function coord.memories_document() returns trigger
 language plpgsql
@@ -153,11 +160,17 @@ begin
     setweight(to_tsvector('english'::regconfig,
       concat_ws(' ', new.details, new.lessons, new.preconditions, array_to_string(new.steps, ' '),
                 array_to_string(new.file_paths, ' '))), 'C');
+  insert into coord.memory_words (word)
+  select distinct w
+    from regexp_split_to_table(lower(concat_ws(' ', new.summary, new.name, array_to_string(new.tags, ' '))), '[^a-z0-9_]+') as w
+   where length(w) between 4 and 40 and w !~ '^[0-9_]+$'
+  on conflict do nothing;
   return new;
 end;
 $$;
 comment on function coord.memories_document() is
-  'Trigger: the weighted search document (summary and skill name A, tags B, details/lessons/steps/paths C).';
+  'Trigger: the weighted search document (summary and skill name A, tags B, details/lessons/steps/paths C), and '
+  'new words of the summary, name and tags into coord.memory_words.';
 
 create trigger memories_document before insert or update of summary, name, tags, details, lessons, preconditions, steps, file_paths
   on coord.memories for each row execute function coord.memories_document();
@@ -373,18 +386,20 @@ declare
   v_qb     tsquery[];
   v_qc     tsquery[];
   v_core   tsquery;
+  v_rows   float8;
   v_denom  float8;
   v_ids    bigint[];
   v_rel    float8[];
   v_why    text[];
   v_vids   bigint[] := '{}';
   v_vsim   float8[] := '{}';
-  v_tokens text[];
   v_result jsonb;
   v_vector text := 'off';
 begin
   -- Query terms, each weighted by rarity from the planner's statistics of the search column (most_common_elems):
-  -- frequent terms count little, unknown ones fully.
+  -- frequent terms count little, unknown ones fully. A term is rare when it is in few enough rows that an index
+  -- scan for it stays small; candidates are the rows with any rare term, or with both of the two rarest others.
+  select greatest(c.reltuples, 0) into v_rows from pg_catalog.pg_class c where c.oid = 'coord.memories'::regclass;
   with terms as (
     select l.lex, coalesce(st.f, 0)::float8 as freq
       from unnest(tsvector_to_array(to_tsvector('english'::regconfig, v_text))) as l(lex)
@@ -395,17 +410,20 @@ begin
      where l.lex !~ '[''\\[:space:]:&|!()<>*]' and length(l.lex) between 2 and 60
      order by freq, l.lex
      limit 24
+  ), ranked as (
+    select t.*, t.freq * v_rows <= greatest(500, 0.05 * v_rows) as rare,
+           row_number() over (partition by t.freq * v_rows <= greatest(500, 0.05 * v_rows) order by t.freq, t.lex) as nth
+      from terms t
   )
   select array_agg(lex order by lex),
          array_agg(least(1.0, greatest(0.1, case when freq <= 0 then 1 else ln(1 / freq) / ln(50) end)) order by lex),
          array_agg((quote_literal(lex) || ':A')::tsquery order by lex),
          array_agg((quote_literal(lex) || ':B')::tsquery order by lex),
          array_agg((quote_literal(lex) || ':C')::tsquery order by lex),
-         -- Candidates come from the rarer terms (an index scan that stays small); all terms score them.
-         coalesce(string_agg(quote_literal(lex), ' | ') filter (where freq < 0.05),
-                  string_agg(quote_literal(lex), ' & '))::tsquery
+         concat_ws(' | ', string_agg(quote_literal(lex), ' | ') filter (where rare),
+                   '(' || string_agg(quote_literal(lex), ' & ') filter (where not rare and nth <= 2) || ')')::tsquery
     into v_lex, v_w, v_qa, v_qb, v_qc, v_core
-    from terms;
+    from ranked;
 
   if v_lex is not null then
     select sum(w) into v_denom from unnest(v_w) as w;
@@ -419,8 +437,9 @@ begin
          and (v_repo is null or m.repo = v_repo)
          and (v_types is null or m.event_type = any(v_types))
          and (not v_filter or m.tags && v_tags)
-       order by ts_rank('{0.2, 0.35, 0.6, 1.0}', m.search, v_core) desc, m.id desc
-       limit 200
+       -- Newest first when a term is common: bounded work per recall, and recency ranks anyway.
+       order by m.id desc
+       limit 300
     ), hits as (
       select c.id, q.lex, q.w,
              case when c.search @@ q.qa then 1.0
@@ -440,38 +459,47 @@ begin
   end if;
   v_ids := coalesce(v_ids, '{}'); v_rel := coalesce(v_rel, '{}'); v_why := coalesce(v_why, '{}');
 
-  -- Trigram pass for identifiers and typos: identifier-like or long words of the query that matched no term above.
+  -- Typos and half-remembered identifiers: query words the corpus does not know are matched by trigram
+  -- similarity against the vocabulary; memories with the closest known word in their summary, name or tags count
+  -- with that similarity as their relevance.
   if coalesce(array_length(v_ids, 1), 0) < v_limit then
-    select array_agg(distinct t) into v_tokens from (
-      select t from regexp_split_to_table(v_text, '[\s,;()"''`\[\]{}<>]+') as t
-       where length(t) between 4 and 80
-         and (t ~ '[._/:-]|[a-z][A-Z]|[0-9]|_' or length(t) >= 6)
-         -- Only words the corpus does not know: known words were ranked above, and fuzzy-matching them is noise.
+    with unknown as (
+      select distinct t from regexp_split_to_table(lower(v_text), '[^a-z0-9_]+') as t
+       where length(t) between 4 and 40 and t !~ '^[0-9_]+$'
+         and not exists (select 1 from coord.memory_words w where w.word = t)
          and not exists (select 1 from coord.memories k
-                           where k.search @@ replace(plainto_tsquery('english'::regconfig, t)::text, '&', '|')::tsquery)
-       limit 6) s;
-    if v_tokens is not null then
-      with trig as (
-        select m.id, max(extensions.word_similarity(tok, m.summary)) as sim,
-               (array_agg(tok order by extensions.word_similarity(tok, m.summary) desc))[1] as tok
-          from unnest(v_tokens) as tok
-          join coord.memories m on tok operator(extensions.<%) m.summary
-         where m.layer = any(v_layers)
-           and (m.visibility = 'shared' or m.agent_id = p_agent_id)
-           and (v_repo is null or m.repo = v_repo)
-           and (v_types is null or m.event_type = any(v_types))
-           and (not v_filter or m.tags && v_tags)
-           and m.id <> all(v_ids)
-         group by m.id
-         order by sim desc, m.id desc
-         limit 50
-      )
-      select v_ids || coalesce(array_agg(id order by sim desc), '{}'),
-             v_rel || coalesce(array_agg(sim * 0.8 order by sim desc), '{}'),
-             v_why || coalesce(array_agg(format('similar to %s (%s)', tok, round(sim::numeric, 2)) order by sim desc), '{}')
-        into v_ids, v_rel, v_why
-        from trig where sim * 0.8 >= v_floor;
-    end if;
+                          where k.search @@ replace(plainto_tsquery('english'::regconfig, t)::text, '&', '|')::tsquery)
+       limit 6
+    ), fixes as (
+      select u.t as tok, f.word, f.sim
+        from unknown u,
+             lateral (select w.word, extensions.similarity(w.word, u.t) as sim from coord.memory_words w
+                       where w.word operator(extensions.%) u.t
+                         -- A typo keeps the length; a shorter or longer word is a different word.
+                         and abs(length(w.word) - length(u.t)) <= greatest(2, length(u.t) / 5)
+                       order by 2 desc, 1 limit 3) f
+       where f.sim >= v_floor
+    ), trig as (
+      select m.id, max(f.sim) as sim, (array_agg(format('similar to %s → %s (%s)', f.tok, f.word, round(f.sim::numeric, 2))
+                                                 order by f.sim desc))[1] as why
+        from fixes f
+        join lateral (select m.id from coord.memories m
+                       where m.search @@ (select string_agg(quote_literal(x) || ':AB', ' | ')::tsquery
+                                            from unnest(tsvector_to_array(to_tsvector('english'::regconfig, f.word))) x)
+                         and m.layer = any(v_layers)
+                         and (m.visibility = 'shared' or m.agent_id = p_agent_id)
+                         and (v_repo is null or m.repo = v_repo)
+                         and (v_types is null or m.event_type = any(v_types))
+                         and (not v_filter or m.tags && v_tags)
+                         and m.id <> all(v_ids)
+                       order by m.id desc limit 50) m on true
+       group by m.id
+    )
+    select v_ids || coalesce(array_agg(id order by sim desc, id desc), '{}'),
+           v_rel || coalesce(array_agg(sim order by sim desc, id desc), '{}'),
+           v_why || coalesce(array_agg(why order by sim desc, id desc), '{}')
+      into v_ids, v_rel, v_why
+      from trig;
   end if;
 
   -- Vector similarity, when the database has pgvector and the caller sent an embedding.
@@ -803,11 +831,12 @@ comment on function coord.memory_retention(int) is
 
 alter table coord.memory_settings   enable row level security;
 alter table coord.memories          enable row level security;
+alter table coord.memory_words      enable row level security;
 alter table coord.memories_archive  enable row level security;
 alter table coord.working_sessions  enable row level security;
 alter table coord.working_items     enable row level security;
 
-grant all on coord.memory_settings, coord.memories, coord.memories_archive, coord.working_sessions, coord.working_items to service_role;
+grant all on coord.memory_settings, coord.memory_words, coord.memories, coord.memories_archive, coord.working_sessions, coord.working_items to service_role;
 grant execute on function coord.remember(text, text, jsonb), coord.recall(text, text, jsonb),
   coord.memory_details(text, text, bigint[]), coord.working_add(text, text, jsonb), coord.working_context(text, text),
   coord.skill_outcome(text, text, text, text, text), coord.memory_retention(int), coord.redact(text) to service_role;
