@@ -99,7 +99,7 @@ async function rememberRows(ctx: BenchContext, kind: "postgres" | "pglite", url:
 
 async function load(db: Queryable, from: number, n: number) {
   await db.exec(bulkLoadSql(from, n));
-  await db.exec("analyze coord.memories");
+  await db.exec("analyze coord.memories; analyze coord.memory_words");
 }
 
 async function benchPostgres(ctx: BenchContext): Promise<BenchRow[]> {

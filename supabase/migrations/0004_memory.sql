@@ -136,7 +136,9 @@ comment on table coord.memories is
   '(shared by default, private to the writing agent on request). Redacted before storage. Old unused episodic rows '
   'move to coord.memories_archive.';
 
-create index memories_search_idx on coord.memories using gin (search);
+-- fastupdate off: a pending list makes searches scan it linearly until (auto)vacuum merges it, and PGlite has no
+-- autovacuum. Inserts pay a little more; recall latency stays flat.
+create index memories_search_idx on coord.memories using gin (search) with (fastupdate = off);
 create index memories_dedup_idx on coord.memories (agent_id, event_type, norm_summary, last_seen_at) where layer = 'episodic';
 create unique index memories_skill_idx on coord.memories (repo, name) where layer = 'procedural';
 create index memories_retention_idx on coord.memories (last_seen_at) where layer = 'episodic';
@@ -147,7 +149,7 @@ create table coord.memory_words (
 comment on table coord.memory_words is
   'Vocabulary of memory summaries, names and tags. Recall corrects misspelt query words against it by trigram '
   'similarity (a small table), instead of trigram-scanning the memories themselves.';
-create index memory_words_trgm_idx on coord.memory_words using gin (word extensions.gin_trgm_ops);
+create index memory_words_trgm_idx on coord.memory_words using gin (word extensions.gin_trgm_ops) with (fastupdate = off);
 
 create function coord.memories_document() returns trigger
 language plpgsql
@@ -361,6 +363,23 @@ comment on function coord.skill_outcome(text, text, text, text, text) is
 -- Recall
 -- ---------------------------------------------------------------------------------------------------------------
 
+create function coord.memory_similar_words(p_tokens text[])
+returns table (tok text, word text, sim float8)
+language sql
+stable
+set search_path = ''
+as $$
+  select u.t, f.word, f.sim
+    from unnest(p_tokens) as u(t),
+         lateral (select w.word, extensions.similarity(w.word, u.t)::float8 as sim from coord.memory_words w
+                   where w.word operator(extensions.%) u.t
+                     -- A typo keeps the length; a shorter or longer word is a different word.
+                     and abs(length(w.word) - length(u.t)) <= greatest(2, length(u.t) / 5)
+                   order by 2 desc, 1 limit 3) f
+$$;
+comment on function coord.memory_similar_words(text[]) is
+  'Internal to recall: for each unknown query word, up to three vocabulary words of similar length by trigram similarity.';
+
 create function coord.recall(p_agent_id text, p_session_id text, p jsonb)
 returns jsonb
 language plpgsql
@@ -385,7 +404,9 @@ declare
   v_qa     tsquery[];
   v_qb     tsquery[];
   v_qc     tsquery[];
-  v_core   tsquery;
+  v_stages tsquery[];
+  v_stage  tsquery;
+  v_cand   bigint[] := '{}';
   v_rows   float8;
   v_denom  float8;
   v_ids    bigint[];
@@ -398,7 +419,7 @@ declare
 begin
   -- Query terms, each weighted by rarity from the planner's statistics of the search column (most_common_elems):
   -- frequent terms count little, unknown ones fully. A term is rare when it is in few enough rows that an index
-  -- scan for it stays small; candidates are the rows with any rare term, or with both of the two rarest others.
+  -- scan for it stays small.
   select greatest(c.reltuples, 0) into v_rows from pg_catalog.pg_class c where c.oid = 'coord.memories'::regclass;
   with terms as (
     select l.lex, coalesce(st.f, 0)::float8 as freq
@@ -420,26 +441,33 @@ begin
          array_agg((quote_literal(lex) || ':A')::tsquery order by lex),
          array_agg((quote_literal(lex) || ':B')::tsquery order by lex),
          array_agg((quote_literal(lex) || ':C')::tsquery order by lex),
-         concat_ws(' | ', string_agg(quote_literal(lex), ' | ') filter (where rare),
-                   '(' || string_agg(quote_literal(lex), ' & ') filter (where not rare and nth <= 2) || ')')::tsquery
-    into v_lex, v_w, v_qa, v_qb, v_qc, v_core
+         array[string_agg(quote_literal(lex), ' | ') filter (where rare),
+               string_agg(quote_literal(lex), ' & ') filter (where not rare),
+               string_agg(quote_literal(lex), ' & ') filter (where not rare and nth <= 2)]::tsquery[]
+    into v_lex, v_w, v_qa, v_qb, v_qc, v_stages
     from ranked;
 
   if v_lex is not null then
     select sum(w) into v_denom from unnest(v_w) as w;
     -- Coverage relative to at most 2.5 term-weights: a long task description need not match every word.
     v_denom := least(v_denom, 2.5);
+    -- Candidates in stages, each a bounded index scan: rows with any rare term; if too few, rows with every common
+    -- term; if still too few, rows with the two rarest common terms. All query terms then score the candidates.
+    foreach v_stage in array v_stages loop
+      continue when v_stage is null or coalesce(array_length(v_cand, 1), 0) >= v_limit;
+      v_cand := v_cand || array(
+        select m.id from coord.memories m
+         where m.search @@ v_stage
+           and m.layer = any(v_layers)
+           and (m.visibility = 'shared' or m.agent_id = p_agent_id)
+           and (v_repo is null or m.repo = v_repo)
+           and (v_types is null or m.event_type = any(v_types))
+           and (not v_filter or m.tags && v_tags)
+           and m.id <> all(v_cand)
+         limit 200);
+    end loop;
     with cand as (
-      select m.id, m.search from coord.memories m
-       where m.search @@ v_core
-         and m.layer = any(v_layers)
-         and (m.visibility = 'shared' or m.agent_id = p_agent_id)
-         and (v_repo is null or m.repo = v_repo)
-         and (v_types is null or m.event_type = any(v_types))
-         and (not v_filter or m.tags && v_tags)
-       -- Newest first when a term is common: bounded work per recall, and recency ranks anyway.
-       order by m.id desc
-       limit 300
+      select m.id, m.search from coord.memories m where m.id = any(v_cand)
     ), hits as (
       select c.id, q.lex, q.w,
              case when c.search @@ q.qa then 1.0
@@ -466,19 +494,11 @@ begin
     with unknown as (
       select distinct t from regexp_split_to_table(lower(v_text), '[^a-z0-9_]+') as t
        where length(t) between 4 and 40 and t !~ '^[0-9_]+$'
-         and not exists (select 1 from coord.memory_words w where w.word = t)
          and not exists (select 1 from coord.memories k
                           where k.search @@ replace(plainto_tsquery('english'::regconfig, t)::text, '&', '|')::tsquery)
        limit 6
     ), fixes as (
-      select u.t as tok, f.word, f.sim
-        from unknown u,
-             lateral (select w.word, extensions.similarity(w.word, u.t) as sim from coord.memory_words w
-                       where w.word operator(extensions.%) u.t
-                         -- A typo keeps the length; a shorter or longer word is a different word.
-                         and abs(length(w.word) - length(u.t)) <= greatest(2, length(u.t) / 5)
-                       order by 2 desc, 1 limit 3) f
-       where f.sim >= v_floor
+      select f.tok, f.word, f.sim from coord.memory_similar_words(array(select t from unknown)) f where f.sim >= v_floor
     ), trig as (
       select m.id, max(f.sim) as sim, (array_agg(format('similar to %s → %s (%s)', f.tok, f.word, round(f.sim::numeric, 2))
                                                  order by f.sim desc))[1] as why
@@ -492,7 +512,7 @@ begin
                          and (v_types is null or m.event_type = any(v_types))
                          and (not v_filter or m.tags && v_tags)
                          and m.id <> all(v_ids)
-                       order by m.id desc limit 50) m on true
+                       limit 50) m on true
        group by m.id
     )
     select v_ids || coalesce(array_agg(id order by sim desc, id desc), '{}'),
@@ -532,7 +552,8 @@ begin
            * (0.5 + 0.5 * exp(-extract(epoch from now() - m.last_seen_at) / (30 * 86400.0)))
            * (case when m.lessons is not null then 1.1 when m.outcome = 'failure' then 0.95 else 1.0 end)
            * (1 + 0.05 * ln(m.occurrences + m.use_count))
-           * (1 + 0.15 * cardinality(array(select unnest(m.tags) intersect select unnest(v_tags))))
+           * (case when cardinality(v_tags) = 0 then 1
+                   else 1 + 0.15 * (select count(*) from unnest(m.tags) as t where t = any(v_tags)) end)
            * (case when m.layer = 'procedural'
                    then 0.5 + (m.success_count + 1)::float8 / (m.success_count + m.failure_count + 2) else 1 end)
              as score
@@ -818,6 +839,7 @@ begin
   end if;
   -- Fresh statistics keep recall's term weights current (PGlite has no autovacuum).
   analyze coord.memories;
+  analyze coord.memory_words;
   return jsonb_build_object('archived', v_moved, 'age_days', v_days);
 end;
 $$;
