@@ -543,11 +543,15 @@ begin
   end if;
 
   with lexical as (
-    select id, rel, why from unnest(v_ids, v_rel, v_why) as x(id, rel, why)
+    select x.id, x.rel, x.why from unnest(v_ids, v_rel, v_why) as x(id, rel, why)
+  ), vec as (
+    select y.id, y.sim, row_number() over (order by y.sim desc, y.id desc) as rnk from unnest(v_vids, v_vsim) as y(id, sim)
   ), blended as (
     -- Relevance times modifiers: recency (halves influence over ~30 days, never below 0.5), lessons learned,
     -- occurrences and uses (log-damped), tag boosts, and for skills the Laplace-smoothed success rate.
-    select m.id, l.rel, l.why,
+    -- One lookup of the rows by id (= any: an index probe, whatever the table size).
+    select m.id, m.layer, m.summary, m.event_type, m.name, m.outcome, m.occurrences, m.success_count, m.failure_count,
+           l.why, v.sim, v.rnk as vrnk,
            l.rel
            * (0.5 + 0.5 * exp(-extract(epoch from now() - m.last_seen_at) / (30 * 86400.0)))
            * (case when m.lessons is not null then 1.1 when m.outcome = 'failure' then 0.95 else 1.0 end)
@@ -556,25 +560,25 @@ begin
                    else 1 + 0.15 * (select count(*) from unnest(m.tags) as t where t = any(v_tags)) end)
            * (case when m.layer = 'procedural'
                    then 0.5 + (m.success_count + 1)::float8 / (m.success_count + m.failure_count + 2) else 1 end)
-             as score
-      from lexical l join coord.memories m on m.id = l.id
+             as lscore
+      from coord.memories m
+      left join lexical l on l.id = m.id
+      left join vec v on v.id = m.id
+     where m.id = any(v_ids || v_vids)
   ), fused as (
-    select coalesce(b.id, v.id) as id,
+    select b.*,
            case when v_vector = 'on'
-                then 30 * (coalesce(1.0 / (60 + b.rnk), 0) + coalesce(1.0 / (60 + v.rnk), 0))
-                else b.score end as score,
-           concat_ws('; ', b.why, case when v.sim is not null then format('embedding %s', round(v.sim::numeric, 2)) end) as why
-      from (select *, row_number() over (order by score desc, id desc) as rnk from blended) b
-      full join (select id, sim, row_number() over (order by sim desc, id desc) as rnk
-                   from unnest(v_vids, v_vsim) as y(id, sim)) v on v.id = b.id
+                then 30 * (coalesce(1.0 / (60 + case when b.lscore is not null
+                                                     then row_number() over (partition by b.lscore is null order by b.lscore desc, b.id desc) end), 0)
+                           + coalesce(1.0 / (60 + b.vrnk), 0))
+                else b.lscore end as score
+      from blended b
   ), top as (
-    select f.*, m.layer, m.summary, m.event_type, m.name, m.outcome, m.occurrences, m.success_count, m.failure_count
-      from fused f join coord.memories m on m.id = f.id
-     order by f.score desc, f.id desc
-     limit v_limit
+    select * from fused order by score desc, id desc limit v_limit
   )
   select coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-           'id', id, 'layer', layer, 'summary', summary, 'score', round(score::numeric, 3), 'why', why,
+           'id', id, 'layer', layer, 'summary', summary, 'score', round(score::numeric, 3),
+           'why', concat_ws('; ', why, case when sim is not null then format('embedding %s', round(sim::numeric, 2)) end),
            'event_type', case when layer = 'episodic' then event_type end, 'name', name, 'outcome', outcome,
            'occurrences', case when occurrences > 1 then occurrences end,
            'success_rate', case when layer = 'procedural'
