@@ -190,6 +190,12 @@ forEachDatabase("memory", (get) => {
       expect(s + f).toBe(5);
       expect(out.body.success_rate).toBeCloseTo((s + 1) / (s + f + 2), 3);
       expect((await post("/memory/skills/outcome", { name: "no-such-skill", outcome: "success" })).status).toBe(404);
+      const mine = await post("/memory", { layer: "procedural", name: "secret-sauce", summary: "My private way", visibility: "private", repo: "p1" }, "skill-owner");
+      expect(mine.status).toBe(201);
+      const taken = await post("/memory", { layer: "procedural", name: "secret-sauce", summary: "Overwrite it", repo: "p1" }, "skill-thief");
+      expect(taken.status).toBe(409);
+      expect(taken.body.error.code).toBe("skill_name_taken");
+      expect((await post("/memory/skills/outcome", { name: "secret-sauce", outcome: "failure", repo: "p1" }, "skill-thief")).status).toBe(404);
     });
   });
 

@@ -28,7 +28,11 @@ export async function remember(ctx: OpContext, input: z.output<typeof RememberIn
   const { agentId, sessionId } = ctx.identity;
   if (input.layer !== "working") {
     const { kind: _k, priority: _p, pinned: _pin, budget_tokens: _b, ...memory } = input;
-    return callJson(ctx.db, "coord.remember", [agentId, sessionId, compact(memory)]);
+    const r = await callJson<z.output<typeof RememberOut> | Refusal>(ctx.db, "coord.remember", [agentId, sessionId, compact(memory)]);
+    if ("ok" in r && r.ok === false) {
+      throw new ApiError(409, "skill_name_taken", `The skill name ${input.name} is taken in repo "${input.repo ?? ""}"; choose another name.`);
+    }
+    return r as z.output<typeof RememberOut>;
   }
   const session = sessionOf(ctx, "working memory");
   const content = input.details ? `${input.summary}\n${input.details}` : input.summary;

@@ -288,7 +288,12 @@ begin
           tags = excluded.tags, steps = case when excluded.steps = '{}' then m.steps else excluded.steps end,
           preconditions = coalesce(excluded.preconditions, m.preconditions), norm_summary = excluded.norm_summary,
           occurrences = m.occurrences + 1, last_seen_at = now()
+      where m.visibility = 'shared' or m.agent_id = p_agent_id
     returning id, occurrences into v_id, v_occ;
+    if v_id is null then
+      -- Another agent's private skill holds the name: neither reveal nor overwrite it.
+      return jsonb_build_object('ok', false, 'code', 'skill_name_taken');
+    end if;
     v_status := case when v_occ > 1 then 'updated' else 'stored' end;
     perform coord.emit('memory.skill_saved', p_agent_id, p_session_id, v_id::text,
                        jsonb_build_object('name', p->>'name', 'status', v_status));
@@ -464,7 +469,7 @@ begin
            and (v_types is null or m.event_type = any(v_types))
            and (not v_filter or m.tags && v_tags)
            and m.id <> all(v_cand)
-         limit 200);
+         limit 100);
     end loop;
     with cand as (
       select m.id, m.search from coord.memories m where m.id = any(v_cand)
