@@ -492,13 +492,13 @@ begin
   end if;
   v_ids := coalesce(v_ids, '{}'); v_rel := coalesce(v_rel, '{}'); v_why := coalesce(v_why, '{}');
 
-  -- Typos and half-remembered identifiers: query words the corpus does not know are matched by trigram
+  -- Typos and half-remembered identifiers: query words (5+ characters) the corpus does not know are matched by trigram
   -- similarity against the vocabulary; memories with the closest known word in their summary, name or tags count
   -- with that similarity as their relevance.
   if coalesce(array_length(v_ids, 1), 0) < v_limit then
     with unknown as (
       select distinct t from regexp_split_to_table(lower(v_text), '[^a-z0-9_]+') as t
-       where length(t) between 4 and 40 and t !~ '^[0-9_]+$'
+       where length(t) between 5 and 40 and t !~ '^[0-9_]+$'
          and not exists (select 1 from coord.memories k
                           where k.search @@ replace(plainto_tsquery('english'::regconfig, t)::text, '&', '|')::tsquery)
        limit 6
