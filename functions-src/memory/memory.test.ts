@@ -98,6 +98,21 @@ forEachDatabase("memory", (get) => {
       expect(details.body.memories[0].archived_at).toBeTruthy();
       const ev = await get().db.query("select 1 from coord.events where kind = 'memory.archived'");
       expect(ev.length).toBeGreaterThanOrEqual(1);
+
+      // Without age_days the configured retention_days applies; used memories stay hot.
+      const aged = await post("/memory", { event_type: "observation", summary: "Yak shaving notes for the build" });
+      const usedOne = await post("/memory", { event_type: "observation", summary: "Yak shaving notes someone still reads" });
+      await get().db.query("update coord.memories set last_seen_at = now() - interval '40 days' where id = any($1)", [[aged.body.id, usedOne.body.id]]);
+      await getJson(`/memory/details?ids=${usedOne.body.id}`);
+      await get().db.query("insert into coord.memory_settings (key, value) values ('retention_days', '30') on conflict (key) do update set value = excluded.value");
+      try {
+        const byConfig = await app().request("/memory/retention", { method: "POST", headers: adminHeaders(), body: "{}" });
+        expect(await byConfig.json()).toMatchObject({ age_days: 30, archived: 1 });
+        const hot = await get().db.query<{ id: number }>("select id from coord.memories where id = any($1)", [[aged.body.id, usedOne.body.id]]);
+        expect(hot.map((r) => Number(r.id))).toEqual([usedOne.body.id]);
+      } finally {
+        await get().db.query("update coord.memory_settings set value = '90' where key = 'retention_days'");
+      }
     });
   });
 

@@ -239,8 +239,8 @@ begin
           coalesce(array(select lower(coord.redact(t)) from jsonb_array_elements_text(p->'tags') t), '{}'),
           coalesce(array(select coord.redact(t) from jsonb_array_elements_text(p->'steps') t), '{}'),
           coord.redact(p->>'preconditions'),
-          coalesce(array(select jsonb_array_elements_text(p->'file_paths')), '{}'),
-          p->>'commit_sha', p->>'task_id', coord.memory_normalize(v_summary))
+          coalesce(array(select coord.redact(f) from jsonb_array_elements_text(p->'file_paths') f), '{}'),
+          p->>'commit_sha', coord.redact(p->>'task_id'), coord.memory_normalize(v_summary))
   returning id into v_id;
   if v_vec is not null and coord.memory_has_vector() then
     execute 'update coord.memories set embedding = $1::extensions.vector where id = $2' using v_vec, v_id;
