@@ -9,6 +9,7 @@ import { authenticate } from "./identity/auth.ts";
 import { identityCapability } from "./identity/capability.ts";
 import { locksCapability } from "./locks/capability.ts";
 import { mcpRoutes } from "./mcp/route.ts";
+import { memoryCapability } from "./memory/capability.ts";
 import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
@@ -16,7 +17,7 @@ import type { AppDeps, AppEnv } from "./types.ts";
 import { workCapability } from "./work/capability.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, locksCapability, workCapability];
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, locksCapability, workCapability, memoryCapability];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";

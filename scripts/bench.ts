@@ -7,11 +7,13 @@ import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts
 import { bench as foundation } from "./bench/foundation.ts";
 import { bench as locks } from "./bench/locks.ts";
 import { bench as work } from "./bench/work.ts";
+import { bench as memory } from "./bench/memory.ts";
 
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   foundation,
   locks,
   work,
+  memory,
 };
 
 async function main() {

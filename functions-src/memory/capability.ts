@@ -1,0 +1,112 @@
+import { z } from "zod";
+import type { Capability } from "../capability.ts";
+import { requireAdmin } from "../identity/auth.ts";
+import { defineOperation } from "../ops/operation.ts";
+import {
+  ContextOut, DetailsIn, DetailsOut, RecallIn, RecallOut, RememberIn, RememberOut, RetentionIn, RetentionOut,
+  SkillOutcomeIn, SkillOutcomeOut,
+} from "./schemas.ts";
+import * as memory from "./service.ts";
+
+/** Stores a memory in one of the three layers. */
+export const remember = defineOperation({
+  name: "remember",
+  title: "Remember",
+  description:
+    "Store a memory. layer=episodic (default): an experience (event_type, summary, outcome, lessons, tags); repeats " +
+    "within an hour are deduplicated. layer=working: add to this session's budgeted context (kind, priority, pinned). " +
+    "layer=procedural: save a named skill (name, summary, steps). Secrets are redacted.",
+  input: RememberIn,
+  output: RememberOut,
+  hints: { readOnlyHint: false, idempotentHint: false },
+  http: { method: "POST", path: "/memory", status: 201 },
+  run: (ctx, input) => memory.remember(ctx, input),
+  summarize: (o) => {
+    const moved = (o.evicted?.length ?? 0) + (o.cut?.length ?? 0);
+    return `${o.layer} memory ${o.id} ${o.status}` +
+      (o.occurrences && o.occurrences > 1 ? ` (${o.occurrences} occurrences)` : "") +
+      (o.tokens_used !== undefined ? `; ${o.tokens_used}/${o.budget_tokens} tokens` : "") +
+      (moved ? `; ${o.evicted?.length ?? 0} evicted, ${o.cut?.length ?? 0} cut to episodic` : "") +
+      (o.redacted ? "; secrets redacted" : "");
+  },
+});
+
+/** Ranks stored memories for a task. */
+export const recall = defineOperation({
+  name: "recall",
+  title: "Recall",
+  description:
+    "Find memories relevant to a task: compact rows (id, layer, summary, score, why). Empty when nothing is " +
+    "relevant. Expand with memory_details.",
+  input: RecallIn,
+  output: RecallOut,
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "POST", path: "/memory/recall" },
+  run: (ctx, input) => memory.recall(ctx, input),
+  summarize: (o) => o.results.length === 0
+    ? (o.message ?? "No relevant memory.")
+    : o.results.map((r) => `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})`).join("\n"),
+});
+
+/** Expands memories by id. */
+export const memoryDetails = defineOperation({
+  name: "memory_details",
+  title: "Memory details",
+  description: "Full details of memories by id (from recall).",
+  input: DetailsIn,
+  output: DetailsOut,
+  hints: { readOnlyHint: false, idempotentHint: false },
+  http: { method: "GET", path: "/memory/details" },
+  run: (ctx, input) => memory.details(ctx, input.ids),
+  summarize: (o) => o.memories.map((m) => `#${m.id} ${m.summary}`).join("\n") +
+    (o.missing.length ? `\nmissing: ${o.missing.join(", ")}` : ""),
+});
+
+/** The session's working memory. */
+export const getContext = defineOperation({
+  name: "get_context",
+  title: "Working context",
+  description: "This session's working memory, pinned and most important first, within its token budget.",
+  input: z.object({}),
+  output: ContextOut,
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/memory/context" },
+  run: (ctx) => memory.context(ctx),
+  summarize: (o) => [`${o.items.length} items, ${o.tokens_used}/${o.budget_tokens} tokens`,
+    ...o.items.map((i) => `${i.pinned ? "*" : "-"} [${i.kind} p${i.priority}] ${i.content}`)].join("\n"),
+});
+
+/** Reports how using a skill went. */
+export const reportSkillOutcome = defineOperation({
+  name: "report_skill_outcome",
+  title: "Report skill outcome",
+  description: "Report success, failure or partial after using a procedural skill; failing skills rank lower.",
+  input: SkillOutcomeIn,
+  output: SkillOutcomeOut,
+  hints: { readOnlyHint: false, idempotentHint: false },
+  http: { method: "POST", path: "/memory/skills/outcome" },
+  run: (ctx, input) => memory.skillOutcome(ctx, input),
+  summarize: (o) => `skill ${o.name}: ${o.successes} successes, ${o.failures} failures, success rate ${o.success_rate}`,
+});
+
+/** Operator action: archive old unused episodic memories (schedule it). */
+export const memoryRetention = defineOperation({
+  name: "memory_retention",
+  title: "Memory retention",
+  description: "Archive episodic memories unseen and unused for age_days. Admin only.",
+  input: RetentionIn,
+  output: RetentionOut,
+  hints: { destructiveHint: false, idempotentHint: true },
+  http: { method: "POST", path: "/memory/retention" },
+  tool: false,
+  run: (ctx, input) => {
+    requireAdmin(ctx.identity, "run memory retention");
+    return memory.retention(ctx, input.age_days);
+  },
+  summarize: (o) => `archived ${o.archived} episodic memories older than ${o.age_days} days`,
+});
+
+export const memoryCapability: Capability = {
+  name: "memory",
+  operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention],
+};
