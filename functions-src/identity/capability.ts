@@ -5,9 +5,10 @@ import { ApiError } from "../http/errors.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { OpContext } from "../types.ts";
 
-function requireSession(ctx: OpContext): string {
+/** The caller's session id, or a 400 saying to send X-Session-Id because `what` belongs to one session. */
+export function requireSession(ctx: OpContext, what = "heartbeats and session end"): string {
   if (!ctx.identity.sessionId) {
-    throw new ApiError(400, "missing_session_id", "Send X-Session-Id: heartbeats and session end apply to one session.");
+    throw new ApiError(400, "missing_session_id", `Send X-Session-Id: ${what} belong(s) to one agent session.`);
   }
   return ctx.identity.sessionId;
 }

@@ -13,9 +13,8 @@ export const remember = defineOperation({
   name: "remember",
   title: "Remember",
   description:
-    "Store a memory. layer=episodic (default): an experience (event_type, summary, outcome, lessons, tags); repeats " +
-    "within an hour are deduplicated. layer=working: add to this session's budgeted context (kind, priority, pinned). " +
-    "layer=procedural: save a named skill (name, summary, steps). Secrets are redacted.",
+    "Store a memory. layer=episodic (default): an experience, deduplicated within an hour; working: this session's " +
+    "budgeted context; procedural: a named skill with steps. Secrets are redacted.",
   input: RememberIn,
   output: RememberOut,
   hints: { readOnlyHint: false, idempotentHint: false },

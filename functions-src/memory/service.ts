@@ -4,19 +4,13 @@
 import type { z } from "zod";
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
+import { requireSession } from "../identity/capability.ts";
 import type { OpContext } from "../types.ts";
 import type {
   ContextOut, DetailsOut, RecallIn, RecallOut, RememberIn, RememberOut, RetentionOut, SkillOutcomeIn, SkillOutcomeOut,
 } from "./schemas.ts";
 
 type Refusal = { ok: false; code: string; [k: string]: unknown };
-
-function sessionOf(ctx: OpContext, what: string): string {
-  if (!ctx.identity.sessionId) {
-    throw new ApiError(400, "missing_session_id", `Send X-Session-Id: ${what} belongs to one agent session.`);
-  }
-  return ctx.identity.sessionId;
-}
 
 /** Drops undefined and null fields so SQL sees only what the caller sent. */
 function compact(o: Record<string, unknown>): Record<string, unknown> {
@@ -34,7 +28,7 @@ export async function remember(ctx: OpContext, input: z.output<typeof RememberIn
     }
     return r as z.output<typeof RememberOut>;
   }
-  const session = sessionOf(ctx, "working memory");
+  const session = requireSession(ctx, "working memory");
   const content = input.details ? `${input.summary}\n${input.details}` : input.summary;
   const r = await callJson<z.output<typeof RememberOut> | Refusal>(ctx.db, "coord.working_add", [agentId, session, compact({
     content, kind: input.kind, priority: input.priority, pinned: input.pinned,
@@ -67,7 +61,7 @@ export async function details(ctx: OpContext, ids: number[]): Promise<z.output<t
 
 /** The caller's session working memory. */
 export function context(ctx: OpContext): Promise<z.output<typeof ContextOut>> {
-  return callJson(ctx.db, "coord.working_context", [ctx.identity.agentId, sessionOf(ctx, "working memory")]);
+  return callJson(ctx.db, "coord.working_context", [ctx.identity.agentId, requireSession(ctx, "working memory")]);
 }
 
 /** Records an outcome of using a skill. */

@@ -91,6 +91,8 @@ export const renewWork = defineOperation({
   name: "renew_work",
   title: "Renew work lease",
   description: "Extend the lease on a task you claimed (your session heartbeat also renews it).",
+  // REST only: agents on the bridge are renewed by its heartbeat; cloud agents call the route.
+  tool: false,
   input: z.object({
     task_id: TaskId,
     claim_token: z.number().int().positive().optional(),
@@ -131,6 +133,8 @@ export const inspectWork = defineOperation({
   name: "inspect_work",
   title: "Inspect work",
   description: "One task in full: status, attempts, claimant, result or error.",
+  // REST only, like the list and depth routes: monitoring, not something an agent needs mid-task.
+  tool: false,
   input: z.object({ task_id: TaskId }),
   output: Task,
   hints: { readOnlyHint: true, idempotentHint: true },

@@ -353,7 +353,10 @@ forEachDatabase("work queue", (get) => {
       return (await res.json() as any).result;
     };
     const tools = (await rpc("m", "tools/list", {})).tools.map((t: any) => t.name);
-    expect(tools).toEqual(expect.arrayContaining(["submit_work", "get_work", "complete_work", "renew_work", "cancel_work", "inspect_work"]));
+    expect(tools).toEqual(expect.arrayContaining(["submit_work", "submit_work_batch", "get_work", "complete_work", "cancel_work"]));
+    // Monitoring and explicit renewal are REST-only: the bridge's heartbeat renews leases.
+    expect(tools).not.toContain("renew_work");
+    expect(tools).not.toContain("inspect_work");
     const sub = await rpc("mcp-orch", "tools/call", { name: "submit_work", arguments: {
       task_type: type, task_description: "write the parser", input_data: { file: "a.ts" }, priority: 2, depends_on: [],
     } });

@@ -29,6 +29,7 @@ export interface BenchRow {
   /** Operations per second. */
   throughput: number;
   p50ms: number;
+  p95ms: number;
   p99ms: number;
   /** Throughput relative to the raw SQL row of the same operation, when there is one. */
   ratio?: number;
@@ -91,7 +92,7 @@ export async function runLoad(
 
 /** Turns a load result into a table row. */
 export function row(name: string, via: string, db: BenchRow["db"], concurrency: number, r: LoadResult, extra: Partial<BenchRow> = {}): BenchRow {
-  return { name, via, db, concurrency, ops: r.ops, throughput: r.throughput, p50ms: r.p50ms, p99ms: r.p99ms, ...extra };
+  return { name, via, db, concurrency, ops: r.ops, throughput: r.throughput, p50ms: r.p50ms, p95ms: r.p95ms, p99ms: r.p99ms, ...extra };
 }
 
 /** A keep-alive HTTP client with little overhead (node:http, not fetch), so the client is not the bottleneck. */
@@ -218,10 +219,10 @@ export interface BenchContext {
 }
 
 export function printTable(rows: BenchRow[]): string {
-  const head = ["operation", "via", "db", "conc", "ops", "ops/s", "p50 ms", "p99 ms", "vs SQL", "note"];
+  const head = ["operation", "via", "db", "conc", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "vs SQL", "note"];
   const lines = rows.map((r) => [
     r.name, r.via, r.db, String(r.concurrency), String(r.ops), r.throughput.toFixed(0),
-    r.p50ms.toFixed(2), r.p99ms.toFixed(2), r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}%`, r.note ?? "",
+    r.p50ms.toFixed(2), r.p95ms.toFixed(2), r.p99ms.toFixed(2), r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}%`, r.note ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

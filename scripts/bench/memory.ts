@@ -65,10 +65,10 @@ async function recallRows(ctx: BenchContext, kind: "postgres" | "pglite", size: 
       const res = await client.call("POST", "/memory/recall", body(i), benchHeaders("bench-reader"));
       if (res.status !== 200) throw new Error(`recall ${res.status}: ${JSON.stringify(res.body)}`);
     }, { durationMs: duration });
-    rows.push(row(`recall @${size / 1000}k`, "http", kind, 1, r, { note: `p95 ${r.p95ms.toFixed(2)} ms` }));
+    rows.push(row(`recall @${size / 1000}k`, "http", kind, 1, r));
     if (sql) {
       const s = await runLoad(1, (_, i) => sql`select coord.recall('bench-reader', null, ${sql.json(body(i))}) as r`, { durationMs: duration });
-      rows.push(row(`recall @${size / 1000}k`, "sql", kind, 1, s, { note: `p95 ${s.p95ms.toFixed(2)} ms` }));
+      rows.push(row(`recall @${size / 1000}k`, "sql", kind, 1, s));
       rows[rows.length - 2]!.ratio = r.throughput / s.throughput;
     }
   } finally {

@@ -115,7 +115,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
     wakeLatencies.sort((a, b) => a - b);
     const pct = (p: number) => wakeLatencies[Math.min(wakeLatencies.length - 1, Math.floor((p / 100) * wakeLatencies.length))]!;
     rows.push({ name: "work submit→claim, waiting worker", via: "http", db: "postgres", concurrency: 1, ops: rounds,
-      throughput: 0, p50ms: pct(50), p99ms: pct(99), note: "ms from submit commit to claim answer" });
+      throughput: 0, p50ms: pct(50), p95ms: pct(95), p99ms: pct(99), note: "ms from submit commit to claim answer" });
 
     // Table size: claim+complete (8 SQL workers, batches of 10) with few rows, then with many completed rows.
     const measureAt = async (label: string) => {
