@@ -1,0 +1,120 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Db } from "../../functions-src/db/port.ts";
+import { AGENT_KEY, pgliteFromTemplate, testApp } from "../../test/helpers.ts";
+import { listen } from "../../test/server.ts";
+
+const BIN = fileURLToPath(new URL("../bin/mcp-bridge.js", import.meta.url));
+
+/** Runs the bridge to completion and returns its exit code and stderr (for the failure modes). */
+function runBridge(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH!, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    let stdout = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout.on("data", (d) => (stdout += d));
+    child.on("exit", (code) => resolve({ code, stderr, stdout }));
+  });
+}
+
+describe("mcp-bridge as a child process", () => {
+  let db: Db;
+  let server: { url: string; close(): Promise<void> };
+
+  beforeAll(async () => {
+    db = await pgliteFromTemplate();
+    server = await listen(testApp(db).app);
+  });
+  afterAll(async () => {
+    await server.close();
+    await db.close();
+  });
+
+  it("pipes MCP: initialize, list and read coordinator://status; heartbeats; ends the session when stdin closes", async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN],
+      env: {
+        PATH: process.env.PATH!,
+        COORDINATOR_URL: server.url,
+        COORDINATION_API_KEY: AGENT_KEY,
+        AGENT_ID: "bridge-agent",
+        AGENT_TYPE: "claude_code",
+        SESSION_ID: "bridge-session-1",
+        BRIDGE_HEARTBEAT_MS: "200",
+      },
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "bridge-test", version: "1.0.0" });
+    await client.connect(transport);
+    expect(client.getServerVersion()?.name).toBe("agent-coordinator");
+
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toContain("coordinator://status");
+    const read = await client.readResource({ uri: "coordinator://status" });
+    const status = JSON.parse(read.contents[0]!.text as string);
+    expect(status).toMatchObject({ version: expect.any(String), schema_version: expect.stringMatching(/^\d{4}_/) });
+    expect(status.agents).toBeGreaterThanOrEqual(1);
+
+    // The preflight heartbeat and the periodic ones mark the session; wait for a second periodic beat.
+    const first = await db.query<{ t: string }>(
+      "select last_heartbeat_at::text as t from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'");
+    expect(first).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 600));
+    const later = await db.query<{ t: string; agent_type: string }>(
+      "select last_heartbeat_at::text as t, agent_type from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'");
+    expect(later[0]!.t > first[0]!.t).toBe(true);
+    expect(later[0]!.agent_type).toBe("claude_code");
+
+    await client.close();
+    const until = Date.now() + 5000;
+    let ended = false;
+    while (!ended && Date.now() < until) {
+      const [row] = await db.query<{ ended: boolean }>(
+        "select ended_at is not null as ended from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'");
+      ended = row!.ended;
+      if (!ended) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ended).toBe(true);
+  });
+
+  it("generates a session id when none is given", async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath, args: [BIN], stderr: "pipe",
+      env: { PATH: process.env.PATH!, COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "bridge-anon-session" },
+    });
+    const client = new Client({ name: "bridge-test", version: "1.0.0" });
+    await client.connect(transport);
+    await client.close();
+    const rows = await db.query<{ session_id: string }>("select session_id from coord.sessions where agent_id = 'bridge-anon-session'");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.session_id).toMatch(/^s-[0-9a-f-]{36}$/);
+  });
+
+  it("exits non-zero with one clear line when the URL or key is missing", async () => {
+    const noUrl = await runBridge({ COORDINATION_API_KEY: AGENT_KEY });
+    expect(noUrl.code).not.toBe(0);
+    expect(noUrl.stderr.trim().split("\n")).toHaveLength(1);
+    expect(noUrl.stderr).toMatch(/COORDINATOR_URL is not set/);
+    expect(noUrl.stdout).toBe("");
+
+    const noKey = await runBridge({ COORDINATOR_URL: server.url });
+    expect(noKey.code).not.toBe(0);
+    expect(noKey.stderr).toMatch(/COORDINATION_API_KEY is not set/);
+  });
+
+  it("exits non-zero with one clear line when the server is unreachable or refuses the key", async () => {
+    const down = await runBridge({ COORDINATOR_URL: "http://127.0.0.1:9", COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "x" });
+    expect(down.code).not.toBe(0);
+    expect(down.stderr.trim().split("\n")).toHaveLength(1);
+    expect(down.stderr).toMatch(/cannot reach the coordinator at http:\/\/127\.0\.0\.1:9/);
+
+    const refused = await runBridge({ COORDINATOR_URL: server.url, COORDINATION_API_KEY: "wrong-key-000000000000", AGENT_ID: "x" });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/refused the bridge \(401\)/);
+  });
+});
