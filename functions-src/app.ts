@@ -12,9 +12,10 @@ import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
+import { defaultVerificationCapability } from "./verification/capability.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability];
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, defaultVerificationCapability];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";

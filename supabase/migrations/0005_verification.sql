@@ -189,6 +189,15 @@ end;
 $$;
 comment on function coord.verification_trust_record(text, text) is 'Internal: adds one pass, failure, regression or revert to an agent''s decayed history.';
 
+create function coord.verification_final_tier(p_base int, p_floor int, p_adjustment int)
+returns int
+language sql
+immutable
+set search_path = ''
+as $$ select least(4, greatest(p_base + p_adjustment, p_base - 1, p_floor, 0)) $$;
+comment on function coord.verification_final_tier(int, int, int) is
+  'Internal: the tier after trust: up freely, down by at most one, never under the floor of the matched policies.';
+
 create function coord.verification_view(p_id uuid)
 returns jsonb
 language sql
@@ -200,6 +209,7 @@ as $$
     'agent_id', c.agent_id, 'task_id', c.task_id, 'state', c.state, 'tier', c.tier, 'base_tier', c.base_tier,
     'floor_tier', c.floor_tier, 'required_tiers', to_jsonb(c.required_tiers), 'file_count', c.file_count,
     'decision', c.decision, 'check_run_id', c.check_run_id, 'pr_number', c.pr_number,
+    'installation_id', c.installation_id, 'version', c.version,
     'created_at', c.created_at, 'updated_at', c.updated_at,
     'results', coalesce((
       select jsonb_agg(jsonb_build_object(
@@ -299,7 +309,7 @@ declare
 begin
   -- Trust: raise by one, or lower by at most one, never below the floor of the matched policies.
   v_trust := coord.verification_trust_of(p->>'agent_id');
-  v_tier := least(4, greatest(v_base + (v_trust->>'adjustment')::int, v_base - 1, v_floor, 0));
+  v_tier := coord.verification_final_tier(v_base, v_floor, (v_trust->>'adjustment')::int);
   v_required := array(select generate_series(0, v_tier));
 
   insert into coord.changesets (source, repo, branch, commit_sha, agent_id, session_id, task_id, lock_tokens,
@@ -514,6 +524,35 @@ $$;
 comment on function coord.verification_review(uuid, boolean, text, text) is
   'Approves or rejects the tier-4 (manual) step of a changeset, once, with a note. The caller must have checked the '
   'reviewer is an admin or an approving GitHub user; this is the only way a tier-4 result completes.';
+
+create function coord.verification_rerun(p_repo text, p_commit_sha text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid;
+  v_n int;
+begin
+  select id into v_id from coord.changesets where repo = p_repo and commit_sha = p_commit_sha;
+  if v_id is null then
+    return jsonb_build_object('ok', false, 'code', 'not_found');
+  end if;
+  -- Only GitHub Actions can be re-run from GitHub; queue and sandbox results stand as reported.
+  update coord.verification_results
+     set status = 'pending', summary = 're-run requested', completed_at = null, updated_at = now()
+   where changeset_id = v_id and tier = 1 and executor = 'github_actions' and status = 'failed';
+  get diagnostics v_n = row_count;
+  if v_n > 0 then
+    perform coord.emit('verification.rerun', null, null, v_id::text, jsonb_build_object('tier', 1));
+    perform coord.verification_refresh(v_id);
+  end if;
+  return jsonb_build_object('ok', true, 'reset', v_n, 'changeset', coord.verification_view(v_id));
+end;
+$$;
+comment on function coord.verification_rerun(text, text) is
+  'GitHub asked to re-run the check of a commit: a failed tier-1 (GitHub Actions) result goes back to pending so it can be dispatched again.';
 
 create function coord.verification_status(p_id uuid)
 returns jsonb
