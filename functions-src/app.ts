@@ -13,9 +13,10 @@ import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
 import { defaultVerificationCapability } from "./verification/capability.ts";
+import { workCapability } from "./work/capability.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, defaultVerificationCapability];
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, workCapability, defaultVerificationCapability];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";

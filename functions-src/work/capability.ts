@@ -1,0 +1,200 @@
+import { z } from "zod";
+import type { Capability } from "../capability.ts";
+import { callJson } from "../db/port.ts";
+import { defineOperation } from "../ops/operation.ts";
+import {
+  ClaimInput, Completion, CompletionResult, LIMITS, SubmittedTask, Task, TaskId, TaskSpec, TaskSummary, TaskType,
+} from "./schemas.ts";
+import { claimWork, completeTasks, refusal, submitTasks } from "./service.ts";
+
+function submittedLine(t: z.output<typeof SubmittedTask>): string {
+  const waiting = t.pending_deps > 0 ? `, waiting on ${t.pending_deps} dependencies` : "";
+  return `task ${t.id} ${t.status}${t.deduplicated ? " (existing task for this idempotency key)" : ""}${waiting}`;
+}
+
+/** Submit one task. */
+export const submitWork = defineOperation({
+  name: "submit_work",
+  title: "Submit work",
+  description: "Queue a task for another agent. priority 1 (most urgent)–10; depends_on: task ids that must complete first.",
+  input: TaskSpec,
+  output: SubmittedTask,
+  hints: { idempotentHint: false },
+  http: { method: "POST", path: "/work/tasks", status: 201 },
+  run: async (ctx, input) => (await submitTasks(ctx, [input]))[0]!,
+  summarize: submittedLine,
+});
+
+/** Submit many tasks atomically; depends_on may name other tasks of the batch by index. */
+export const submitWorkBatch = defineOperation({
+  name: "submit_work_batch",
+  title: "Submit work (batch)",
+  description: "Queue up to 200 tasks at once, all or none. In depends_on an integer is the index of another task in this batch.",
+  input: z.object({ tasks: z.array(TaskSpec).min(1).max(LIMITS.batch) }),
+  output: z.object({ tasks: z.array(SubmittedTask) }),
+  hints: { idempotentHint: false },
+  http: { method: "POST", path: "/work/tasks/batch", status: 201 },
+  run: async (ctx, input) => ({ tasks: await submitTasks(ctx, input.tasks) }),
+  summarize: (o) => `${o.tasks.length} tasks: ${o.tasks.map((t) => `${t.id} ${t.status}`).slice(0, 10).join(", ")}${o.tasks.length > 10 ? ", …" : ""}`,
+});
+
+/** Claim the most urgent ready work. */
+export const getWork = defineOperation({
+  name: "get_work",
+  title: "Get work",
+  description: "Claim the most urgent ready task (or up to limit). Keep the claim_token for complete_work; the lease renews with your session heartbeat.",
+  input: ClaimInput,
+  output: z.object({ tasks: z.array(Task), waited_ms: z.number().int() }),
+  hints: { idempotentHint: false },
+  http: { method: "POST", path: "/work/claim" },
+  run: (ctx, input) => claimWork(ctx, input),
+  summarize: (o) => o.tasks.length === 0
+    ? "no ready work; try again later or pass wait_seconds (up to 20)"
+    : o.tasks.map((t) => `claimed ${t.task_type} task ${t.id} (priority ${t.priority}, attempt ${t.attempts}/${t.max_attempts}) claim_token ${t.claim_token}, lease until ${t.lease_expires_at}: ${t.task_description.slice(0, 200)}`).join("\n"),
+});
+
+/** Complete (or fail) a claimed task. */
+export const completeWork = defineOperation({
+  name: "complete_work",
+  title: "Complete work",
+  description: "Report a claimed task done (success true, result) or failed (success false, error_message; retried with backoff until max_attempts).",
+  input: Completion,
+  output: CompletionResult,
+  hints: { idempotentHint: false },
+  http: { method: "POST", path: "/work/tasks/:task_id/complete" },
+  run: async (ctx, input) => {
+    const [r] = await completeTasks(ctx, [input]);
+    if (!r!.ok) throw refusal(input.task_id, r!);
+    return r!;
+  },
+  summarize: (r) => r.status === "pending"
+    ? `task ${r.task_id} failed this attempt; it will be retried after ${String(r.not_before)}`
+    : `task ${r.task_id} ${r.status}`,
+});
+
+/** Complete many claimed tasks in one round trip. */
+export const completeWorkBatch = defineOperation({
+  name: "complete_work_batch",
+  title: "Complete work (batch)",
+  description: "Report up to 100 claimed tasks at once; each answers ok or its refusal code.",
+  input: z.object({ completions: z.array(Completion).min(1).max(LIMITS.claimBatch) }),
+  output: z.object({ results: z.array(CompletionResult) }),
+  hints: { idempotentHint: false },
+  http: { method: "POST", path: "/work/complete" },
+  tool: false,
+  run: async (ctx, input) => ({ results: await completeTasks(ctx, input.completions) }),
+  summarize: (o) => `${o.results.filter((r) => r.ok).length}/${o.results.length} accepted`,
+});
+
+/** Extend a claim's lease explicitly (the session heartbeat also does). */
+export const renewWork = defineOperation({
+  name: "renew_work",
+  title: "Renew work lease",
+  description: "Extend the lease on a task you claimed (your session heartbeat also renews it).",
+  input: z.object({
+    task_id: TaskId,
+    claim_token: z.number().int().positive().optional(),
+    lease_seconds: z.number().int().min(10).max(3600).optional(),
+  }),
+  output: z.object({ task_id: z.string(), claim_token: z.number().int(), lease_expires_at: z.string() }),
+  hints: { idempotentHint: true },
+  http: { method: "POST", path: "/work/tasks/:task_id/renew" },
+  run: async (ctx, input) => {
+    const r = await callJson<Record<string, unknown> & { ok: boolean; task?: Record<string, unknown> }>(ctx.db, "coord.renew_claims",
+      [ctx.identity.agentId, input.task_id, input.claim_token ?? null, input.lease_seconds ?? null]);
+    if (!r.ok) throw refusal(input.task_id, { ...r.task, code: r.code });
+    return r as unknown as { task_id: string; claim_token: number; lease_expires_at: string };
+  },
+  summarize: (o) => `lease on task ${o.task_id} until ${o.lease_expires_at}`,
+});
+
+/** Cancel a task (its submitter or an admin). */
+export const cancelWork = defineOperation({
+  name: "cancel_work",
+  title: "Cancel work",
+  description: "Cancel a pending or claimed task you submitted; tasks depending on it fail.",
+  input: z.object({ task_id: TaskId, reason: z.string().max(500).optional() }),
+  output: z.object({ task_id: z.string(), status: z.string(), dependents_failed: z.number().int() }),
+  hints: { destructiveHint: true, idempotentHint: false },
+  http: { method: "POST", path: "/work/tasks/:task_id/cancel" },
+  run: async (ctx, input) => {
+    const r = await callJson<Record<string, unknown> & { ok: boolean }>(ctx.db, "coord.cancel_task",
+      [ctx.identity.agentId, ctx.identity.scope === "admin", input.task_id, input.reason ?? null]);
+    if (!r.ok) throw refusal(input.task_id, r);
+    return r as unknown as { task_id: string; status: string; dependents_failed: number };
+  },
+  summarize: (o) => `task ${o.task_id} cancelled${o.dependents_failed ? `; ${o.dependents_failed} dependent tasks failed` : ""}`,
+});
+
+/** One task in full. */
+export const inspectWork = defineOperation({
+  name: "inspect_work",
+  title: "Inspect work",
+  description: "One task in full: status, attempts, claimant, result or error.",
+  input: z.object({ task_id: TaskId }),
+  output: Task,
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/work/tasks/:task_id" },
+  run: async (ctx, input) => {
+    const t = await callJson<z.output<typeof Task> | null>(ctx.db, "coord.get_task", [input.task_id]);
+    if (!t) throw refusal(input.task_id, { code: "not_found" });
+    return t;
+  },
+  summarize: (t) => `${t.task_type} task ${t.id}: ${t.status}, attempt ${t.attempts}/${t.max_attempts}` +
+    (t.claimed_by ? `, claimed by ${t.claimed_by} until ${t.lease_expires_at}` : "") +
+    (t.error_message ? `; error: ${t.error_message.slice(0, 200)}` : ""),
+});
+
+const Status = z.enum(["pending", "claimed", "completed", "failed", "cancelled"]);
+
+/** Bounded listing by status, type and submitter. */
+export const listWork = defineOperation({
+  name: "list_work",
+  title: "List work",
+  description: "Task summaries by status, type or submitter (at most 200).",
+  input: z.object({
+    status: Status.optional(),
+    task_type: TaskType.optional(),
+    submitted_by: z.string().min(1).max(128).optional(),
+    limit: z.number().int().min(1).max(LIMITS.listMax).default(50),
+  }),
+  output: z.object({ tasks: z.array(TaskSummary) }),
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/work/tasks" },
+  tool: false,
+  run: (ctx, i) => callJson(ctx.db, "coord.list_tasks", [i.status ?? null, i.task_type ?? null, i.submitted_by ?? null, i.limit]),
+  summarize: (o) => `${o.tasks.length} tasks`,
+});
+
+/** Queue depth for monitoring. */
+export const workDepth = defineOperation({
+  name: "work_queue_depth",
+  title: "Work queue depth",
+  description: "Task counts per status and type, ready now, and expired leases not yet reaped.",
+  input: z.object({}),
+  output: z.object({
+    by_status_type: z.array(z.object({ status: z.string(), task_type: z.string(), count: z.number().int() })),
+    ready: z.number().int(),
+    expired_leases: z.number().int(),
+    now: z.string(),
+  }),
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/work/depth" },
+  tool: false,
+  run: (ctx) => callJson(ctx.db, "coord.queue_depth"),
+  summarize: (o) => `${o.ready} ready; ${o.by_status_type.map((r) => `${r.status}/${r.task_type}: ${r.count}`).join(", ")}`,
+});
+
+export const workCapability: Capability = {
+  name: "work",
+  operations: [submitWork, submitWorkBatch, getWork, completeWork, completeWorkBatch, renewWork, cancelWork, inspectWork, listWork, workDepth],
+  resources: [
+    {
+      name: "work-pending",
+      uri: "work://pending",
+      title: "Pending work",
+      description: "The most urgent ready tasks (compact): id, type, priority, description.",
+      read: (ctx) => callJson(ctx.db, "coord.pending_summary", [20]),
+    },
+  ],
+};
