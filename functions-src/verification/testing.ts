@@ -60,7 +60,13 @@ export async function recordingServer(handle: (r: Recorded) => { status: number;
       const text = Buffer.concat(chunks).toString("utf8");
       const r: Recorded = { method: req.method!, path: req.url!, headers: req.headers, body: text ? JSON.parse(text) : undefined };
       requests.push(r);
-      const answer = handle(r) ?? { status: 404, body: { message: "Not Found" } };
+      let answer: { status: number; body?: unknown };
+      try {
+        answer = handle(r) ?? { status: 404, body: { message: "Not Found" } };
+      } catch (err) {
+        // A failed assertion inside the stand-in: answer it, so the client sees an error instead of hanging.
+        answer = { status: 500, body: { message: `stand-in assertion failed: ${(err as Error).message}` } };
+      }
       res.writeHead(answer.status, answer.body === undefined ? {} : { "content-type": "application/json" });
       res.end(answer.body === undefined ? undefined : JSON.stringify(answer.body));
     });
@@ -69,7 +75,10 @@ export async function recordingServer(handle: (r: Recorded) => { status: number;
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () => new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
   };
 }
 
