@@ -116,7 +116,7 @@ export class VerificationService {
     if (view.existing) return view;
     await this.startExecutors(view);
     await this.syncCheckRuns();
-    return (await this.status(view.id))!;
+    return { ...(await this.status(view.id))!, existing: false };
   }
 
   /** Starts the tiers whose executors the gateway calls itself: GitHub Actions (tier 1) and E2B sandboxes (tier 2). */
