@@ -5,9 +5,11 @@
  */
 import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
 import { bench as foundation } from "./bench/foundation.ts";
+import { bench as verification } from "./bench/verification.ts";
 
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   foundation,
+  verification,
 };
 
 async function main() {

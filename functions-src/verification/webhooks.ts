@@ -134,7 +134,7 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
       }
       if (event === "ping") return c.json({ status: "pong" }, 200);
       const action = typeof payload.action === "string" ? payload.action.slice(0, 64) : null;
-      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["github", delivery, event, action, payload]);
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["github", delivery, event, action]);
       if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
       defer(c, async () => {
         try {
@@ -171,7 +171,7 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
         throw new ApiError(400, "invalid_input", `Invalid callback — ${field.path.join(".") || "(body)"}: ${field.message}`, { field: field.path.join(".") });
       }
       const id = headers["webhook-id"].slice(0, 200);
-      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["callback", id, "result", null, parsed.data]);
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["callback", id, "result", null]);
       if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
       const b = parsed.data;
       const rec = await callJson<{ ok: boolean; code?: string; changeset?: { id: string; state: string } }>(

@@ -98,14 +98,14 @@ create table coord.webhook_deliveries (
   state        text not null default 'received' check (state in ('received', 'processed', 'failed')),
   attempts     int not null default 1,
   error        text,
-  payload      jsonb,
   received_at  timestamptz not null default now(),
   processed_at timestamptz,
   primary key (source, delivery_id)
 );
 comment on table coord.webhook_deliveries is
   'Every verified webhook delivery (GitHub X-GitHub-Delivery, callback webhook-id) with its processing state: a '
-  'duplicate of a processed delivery is a no-op, a redelivery of a failed one is processed again.';
+  'duplicate of a processed delivery is a no-op, a redelivery of a failed one is processed again. Payloads are not '
+  'kept: a redelivery carries its payload again, and payloads may name things that do not belong in a log.';
 
 -- ---------------------------------------------------------------------------------------------------------------
 -- Internal helpers
@@ -616,7 +616,7 @@ as $$
 $$;
 comment on function coord.verification_unsynced(int) is 'Changesets whose GitHub check run is behind their state (bounded).';
 
-create function coord.webhook_receive(p_source text, p_delivery_id text, p_event text, p_action text, p_payload jsonb)
+create function coord.webhook_receive(p_source text, p_delivery_id text, p_event text, p_action text)
 returns jsonb
 language plpgsql
 security definer
@@ -625,13 +625,12 @@ as $$
 declare
   d coord.webhook_deliveries;
 begin
-  insert into coord.webhook_deliveries (source, delivery_id, event, action, payload)
-  values (p_source, p_delivery_id, p_event, p_action, p_payload)
+  insert into coord.webhook_deliveries (source, delivery_id, event, action)
+  values (p_source, p_delivery_id, p_event, p_action)
   on conflict (source, delivery_id) do update
     -- A redelivery is processed again only when the first attempt failed, or stalled (a crash mid-processing).
     set attempts = coord.webhook_deliveries.attempts + 1,
         state = 'received',
-        payload = excluded.payload,
         received_at = now()
     where coord.webhook_deliveries.state = 'failed'
        or (coord.webhook_deliveries.state = 'received' and coord.webhook_deliveries.received_at < now() - interval '5 minutes')
@@ -645,7 +644,7 @@ begin
   return jsonb_build_object('process', true, 'state', d.state, 'attempts', d.attempts);
 end;
 $$;
-comment on function coord.webhook_receive(text, text, text, text, jsonb) is
+comment on function coord.webhook_receive(text, text, text, text) is
   'Stores a verified delivery. process=true when the caller should process it now (new, or a redelivery of a failed '
   'or stalled one); false for a duplicate of one processed or in progress.';
 
