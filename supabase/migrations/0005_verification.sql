@@ -366,7 +366,13 @@ begin
                                                'repo', p->>'repo', 'branch', p->>'branch', 'commit_sha', p->>'commit_sha'),
               'priority', 10 - t,
               'idempotency_key', 'verify:' || v_rid::text));
-          update coord.verification_results set external_id = v_task #>> '{tasks,0,id}' where id = v_rid;
+          if v_task ? 'error' then
+            update coord.verification_results set executor = 'unconfigured',
+                   summary = left('the work queue refused the job: ' || coalesce(v_task #>> '{error,message}', 'no message'), 2000)
+             where id = v_rid;
+          else
+            update coord.verification_results set external_id = v_task #>> '{tasks,0,id}' where id = v_rid;
+          end if;
         end if;
       end if;
     else
