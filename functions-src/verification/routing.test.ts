@@ -40,6 +40,10 @@ forEachDatabase("verification routing (default policies from seed.sql)", (get) =
     expect(renamed.floor_tier).toBe(4);
   });
 
+  it("a change with no known files (an empty push) needs tier 1, not tier 0", () => {
+    expect(policies.route([]).base_tier).toBe(1);
+  });
+
   it("unmatched files need tier 1 and are listed", () => {
     const r = policies.route([mod("assets/logo.svg")]);
     expect(r).toMatchObject({ base_tier: 1, unmatched: { count: 1, files: ["assets/logo.svg"] } });

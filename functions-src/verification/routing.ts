@@ -78,7 +78,8 @@ export class CompiledPolicies {
       const p = this.matchers[i]!.policy;
       matches.push({ policy: p.id, min_tier: p.min_tier, is_floor: p.is_floor, count: h.count, files: h.files });
     });
-    const base = Math.max(unmatched.count > 0 ? UNMATCHED_TIER : 0, ...matches.map((m) => m.min_tier));
+    // A change whose files are unknown (an empty push) is treated like unmatched files, never as documentation.
+    const base = Math.max(unmatched.count > 0 || files.length === 0 ? UNMATCHED_TIER : 0, ...matches.map((m) => m.min_tier));
     // Tier-4 policies and policies marked as floors hold whatever the submitter's trust.
     const floor = Math.max(0, ...matches.filter((m) => m.is_floor || m.min_tier === 4).map((m) => m.min_tier));
     return { base_tier: base, floor_tier: floor, policy_version: this.version, matches, unmatched };

@@ -53,6 +53,9 @@ export interface ChangeInput {
   revertsCommit?: string | null;
 }
 
+/** Paths kept with a changeset; a push may list more, and routing sees them all. */
+export const MAX_STORED_FILES = 10_000;
+
 export const TIER_NAMES = ["static", "unit", "integration", "system", "manual"] as const;
 
 /**
@@ -101,8 +104,9 @@ export class VerificationService {
       task_id: input.taskId ?? null,
       lock_tokens: input.lockTokens ?? [],
       file_count: input.files.length,
-      // Paths and statuses only: contents were checked inline and are not kept.
-      files: input.files.map((f) => ({ path: f.path, status: f.status, ...(f.previous_path ? { previous_path: f.previous_path } : {}) })),
+      // Paths and statuses only (contents were checked inline and are not kept), at most MAX_STORED_FILES of them:
+      // routing above saw every file.
+      files: input.files.slice(0, MAX_STORED_FILES).map((f) => ({ path: f.path, status: f.status, ...(f.previous_path ? { previous_path: f.previous_path } : {}) })),
       routing,
       static: statics,
       executors: {

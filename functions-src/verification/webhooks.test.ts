@@ -91,6 +91,18 @@ forEachDatabase("verification webhooks", (get) => {
     expect(events).toHaveLength(1);
   });
 
+  it("a push listing more files than are stored still routes on all of them", async () => {
+    const push = example("push");
+    Object.assign(push, { ref: "refs/heads/big", after: sha("push-big") });
+    const many = Array.from({ length: 12_000 }, (_, i) => `d/f${i}.md`);
+    push.commits = [{ added: many, modified: [".github/workflows/deploy.yml"], removed: [] }];
+    expect((await deliver("push", push, "d-push-big")).status).toBe(202);
+    await cap.settled();
+    const [cs] = await get().db.query<{ tier: number; file_count: number; stored: number }>(
+      "select tier, file_count, jsonb_array_length(files) as stored from coord.changesets where commit_sha = $1", [push.after]);
+    expect(cs).toEqual({ tier: 4, file_count: 12_001, stored: 10_000 });
+  });
+
   it("a delivery that failed is processed again when GitHub redelivers it", async () => {
     const pr = example("pull_request", (e) => e.action === "opened");
     pr.pull_request.head.sha = sha("pr-redelivery");
@@ -104,6 +116,20 @@ forEachDatabase("verification webhooks", (get) => {
     expect(await deliveries("d-pr-1")).toEqual([{ state: "processed", attempts: 2 }]);
     const [cs] = await get().db.query<{ tier: number; pr_number: number }>("select tier, pr_number from coord.changesets where commit_sha = $1", [pr.pull_request.head.sha]);
     expect(cs).toEqual({ tier: 2, pr_number: pr.number });
+  });
+
+  it("a pull request cannot be routed without GitHub credentials: the delivery fails (and says why) instead of under-verifying", async () => {
+    const bare = verificationCapability({ GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    const a = testApp(get().db, [identityCapability, bare]).app;
+    const pr = example("pull_request", (e) => e.action === "synchronize");
+    pr.pull_request.head.sha = sha("pr-no-github");
+    const body = JSON.stringify(pr);
+    expect((await a.request("/webhook/github", { method: "POST", body, headers: await githubHeaders("pull_request", "d-pr-bare", body) })).status).toBe(202);
+    await bare.settled();
+    const [d] = await get().db.query<{ state: string; error: string }>("select state, error from coord.webhook_deliveries where delivery_id = 'd-pr-bare'");
+    expect(d!.state).toBe("failed");
+    expect(d!.error).toMatch(/GitHub credentials/);
+    expect(await get().db.query("select 1 from coord.changesets where commit_sha = $1", [pr.pull_request.head.sha])).toHaveLength(0);
   });
 
   describe("agent submissions and signed callbacks", () => {

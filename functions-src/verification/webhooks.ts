@@ -54,7 +54,7 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
   switch (event) {
     case "push": {
       if (any.deleted || !SHA.test(any.after ?? "") || !String(any.ref ?? "").startsWith("refs/heads/")) return;
-      const files = pushFiles(any).slice(0, MAX_FILES);
+      const files = pushFiles(any);
       await svc.submit({
         source: "github", repo, branch: String(any.ref).slice("refs/heads/".length), commitSha: any.after,
         agentId: `github:${any.pusher?.name ?? p.sender?.login ?? "unknown"}`.slice(0, 128),
@@ -65,11 +65,15 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
     case "pull_request": {
       if (!["opened", "synchronize", "reopened"].includes(p.action ?? "")) return;
       const pr = any.pull_request;
-      const listed = svc.github.configured ? await svc.github.pullRequestFiles(repo, installationId, any.number) : [];
+      if (!svc.github.configured) {
+        // Routing a pull request without its files would under-verify it: fail, so a redelivery can retry once configured.
+        throw new Error("pull request files cannot be listed: GitHub credentials (GITHUB_TOKEN or the App) are not configured");
+      }
+      const listed = await svc.github.pullRequestFiles(repo, installationId, any.number);
       await svc.submit({
         source: "github", repo, branch: pr.head.ref, commitSha: pr.head.sha,
         agentId: `github:${pr.user?.login ?? p.sender?.login ?? "unknown"}`.slice(0, 128), installationId, prNumber: any.number,
-        files: listed.slice(0, MAX_FILES).map((f) => ({
+        files: listed.map((f) => ({
           path: f.filename,
           status: f.status === "removed" ? "removed" : f.status === "added" ? "added" : f.status === "renamed" ? "renamed" : "modified",
           ...(f.previous_filename ? { previous_path: f.previous_filename } : {}),
