@@ -103,6 +103,30 @@ forEachDatabase("verification webhooks", (get) => {
     expect(cs).toEqual({ tier: 4, file_count: 12_001, stored: 10_000 });
   });
 
+  it("answers before processing: the 202 arrives while processing is still blocked", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const slow = verificationCapability({ GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GITHUB_TOKEN: "ghs_slow", GITHUB_API_URL: "http://github.invalid" }, {
+      fetch: async (input) => {
+        if (String(input).includes("/pulls/")) {
+          await gate;
+          return Response.json([{ filename: "src/a.ts", status: "modified" }]);
+        }
+        return Response.json({ id: 5 }, { status: 201 });
+      },
+    });
+    const a = testApp(get().db, [identityCapability, slow]).app;
+    const pr = example("pull_request", (e) => e.action === "reopened");
+    pr.pull_request.head.sha = sha("pr-slow");
+    const body = JSON.stringify(pr);
+    const res = await a.request("/webhook/github", { method: "POST", body, headers: await githubHeaders("pull_request", "d-pr-slow", body) });
+    expect(res.status).toBe(202);
+    expect(await deliveries("d-pr-slow")).toEqual([{ state: "received", attempts: 1 }]);
+    release();
+    await slow.settled();
+    expect(await deliveries("d-pr-slow")).toEqual([{ state: "processed", attempts: 1 }]);
+  });
+
   it("a delivery that failed is processed again when GitHub redelivers it", async () => {
     const pr = example("pull_request", (e) => e.action === "opened");
     pr.pull_request.head.sha = sha("pr-redelivery");
@@ -216,6 +240,13 @@ forEachDatabase("verification webhooks", (get) => {
       const v = await (await submit("t4-agent", { repo: "acme/app", commit_sha: sha("tier4-rej"), files: [{ path: ".env.production", status: "added" }] })).json();
       const res = await app().request(`/changesets/${v.id}/review`, { method: "POST", headers: adminHeaders(), body: JSON.stringify({ decision: "reject", note: "no secrets in git" }) });
       expect((await res.json()).state).toBe("rejected");
+    });
+
+    it("an unknown changeset is 404 with what to do", async () => {
+      const res = await app().request("/changesets/00000000-0000-4000-8000-000000000000", { headers: agentHeaders("reader") });
+      expect(res.status).toBe(404);
+      expect((await res.json()).error.message).toMatch(/submit_changes/);
+      expect((await app().request("/changesets/not-a-uuid", { headers: agentHeaders("reader") })).status).toBe(400);
     });
 
     it("the same commit submitted twice answers the one changeset", async () => {
