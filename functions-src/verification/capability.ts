@@ -199,10 +199,14 @@ export function verificationCapability(env: Record<string, string | undefined>, 
       }
       const defer: Defer = (c, work) => {
         const p = track(work(), deps.log);
+        // Keep the isolate alive until the work is done where the host can: Supabase Edge (EdgeRuntime.waitUntil),
+        // Workers-style hosts (executionCtx). On Node the tracked promise simply runs on.
+        const edge = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } }).EdgeRuntime;
+        if (edge) return edge.waitUntil(p);
         try {
           c.executionCtx.waitUntil(p);
         } catch {
-          // No execution context (Node, tests): the tracked promise runs on its own.
+          // No execution context: nothing to extend.
         }
       };
       return new Hono<AppEnv>().route("/", webhookRoutes(() => svc, defer));

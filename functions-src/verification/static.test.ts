@@ -47,6 +47,7 @@ describe("tier 0 static checks", () => {
       { path: "ok.toml", status: "added", content: 'a = "b"\n[t]\nx = 1\n' },
       { path: "bad.toml", status: "added", content: "a = \n" },
       { path: "tsconfig.json", status: "added", content: "{ // comments allowed\n}" },
+      { path: ".vscode/settings.json", status: "added", content: "{ /* also */ }" },
     ]);
     expect(checks(r).map((c) => c[1])).toEqual(["bad.json", "bad.yaml", "bad.toml"]);
   });

@@ -41,6 +41,9 @@ const CONFLICT = /^(?:<{7}(?: |$)|={7}$|>{7}(?: |$))/;
 // Never committed, whatever the tier: dependency trees, local state, private keys by their usual names.
 const isForbidden = picomatch(["**/node_modules/**", "**/.DS_Store", "**/*.tfstate", "**/*.tfstate.backup", "**/id_rsa", "**/id_ed25519", "**/.coordinator/**"], { dot: true });
 
+// JSON files that tools read as JSON-with-comments: their comments are not syntax errors.
+const JSONC = /(^|\/)(tsconfig[^/]*|jsconfig[^/]*|devcontainer|\.eslintrc|tslint)\.json$|(^|\/)\.vscode\//;
+
 /** The added lines of a unified diff (new text), with their line numbers in the new file. */
 function addedLines(diff: string): Array<[number, string]> {
   const out: Array<[number, string]> = [];
@@ -58,7 +61,7 @@ function addedLines(diff: string): Array<[number, string]> {
 function syntaxError(path: string, content: string): string | null {
   const lower = path.toLowerCase();
   try {
-    if (lower.endsWith(".json") && !lower.endsWith("tsconfig.json")) JSON.parse(content);
+    if (lower.endsWith(".json") && !JSONC.test(lower)) JSON.parse(content);
     else if (lower.endsWith(".yaml") || lower.endsWith(".yml")) parseYaml(content);
     else if (lower.endsWith(".toml")) parseToml(content);
     else return null;
@@ -71,7 +74,7 @@ function syntaxError(path: string, content: string): string | null {
 
 /**
  * Tier 0: checks what the change carries, inline — secret patterns, conflict markers, oversized files, forbidden
- * paths, and JSON/YAML/TOML syntax of full contents (a diff alone cannot be parsed; tsconfig.json allows comments).
+ * paths, and JSON/YAML/TOML syntax of full contents (a diff alone cannot be parsed; tsconfig-style files allow comments).
  */
 export function runStaticChecks(files: StaticInput[]): StaticResult {
   const findings: Finding[] = [];
