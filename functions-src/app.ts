@@ -7,6 +7,7 @@ import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors
 import { hostGuard, requestLog } from "./http/middleware.ts";
 import { authenticate } from "./identity/auth.ts";
 import { identityCapability } from "./identity/capability.ts";
+import { locksCapability } from "./locks/capability.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
@@ -16,7 +17,7 @@ import { defaultVerificationCapability } from "./verification/capability.ts";
 import { workCapability } from "./work/capability.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, workCapability, defaultVerificationCapability];
+export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, locksCapability, workCapability, defaultVerificationCapability];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";

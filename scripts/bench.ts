@@ -5,10 +5,14 @@
  */
 import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
 import { bench as foundation } from "./bench/foundation.ts";
+import { bench as locks } from "./bench/locks.ts";
 import { bench as verification } from "./bench/verification.ts";
+import { bench as work } from "./bench/work.ts";
 
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   foundation,
+  locks,
+  work,
   verification,
 };
 

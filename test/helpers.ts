@@ -124,3 +124,10 @@ export function adminHeaders(agentId = "operator", extra: Record<string, string>
 export function boundHeaders(extra: Record<string, string> = {}): Record<string, string> {
   return { Authorization: `Bearer ${BOUND_KEY}`, "X-Agent-Id": BOUND_AGENT, "Content-Type": "application/json", ...extra };
 }
+
+/** The JSON of the first text content of an MCP resources/read result. */
+export function resourceJson(result: { contents: Array<{ text?: unknown } & Record<string, unknown>> }): any {
+  const first = result.contents[0];
+  if (!first || typeof first.text !== "string") throw new Error("resource has no text content");
+  return JSON.parse(first.text);
+}

@@ -53,6 +53,14 @@ function healthRoutes(deps: AppDeps) {
       const rows = await withTimeout(deps.db.query<{ v: string }>("select coord.schema_version() as v"), deps.config.healthTimeoutMs);
       return c.json({ status: "ok", version: VERSION, database: { kind: deps.db.kind, reachable: true, schema_version: rows[0]!.v } }, 200);
     } catch (err) {
+      // 3F000 invalid_schema_name / 42883 undefined_function: the server answered, but nothing is migrated yet.
+      const code = (err as { code?: string }).code;
+      if (code === "3F000" || code === "42883") {
+        return c.json({
+          status: "unavailable", version: VERSION,
+          database: { kind: deps.db.kind, reachable: true, schema_version: null, hint: "not migrated: run `npm run migrate` or `supabase db push`" },
+        }, 503);
+      }
       deps.log.warn("health: database unreachable", { error: (err as Error).message });
       return c.json({ status: "unavailable", version: VERSION, database: { kind: deps.db.kind, reachable: false } }, 503);
     }

@@ -4,7 +4,7 @@ import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import type { OpContext } from "../types.ts";
 import type { ClaimInput, Completion, SubmittedTask, Task, TaskSpec } from "./schemas.ts";
-import { armWakeup } from "./wakeup.ts";
+import { armWait } from "../db/wakeup.ts";
 
 // A long-poll re-checks at least this often even without a notification: a retry's backoff ending and a lease
 // expiring announce nothing.
@@ -32,6 +32,9 @@ async function claimOnce(ctx: OpContext, input: z.output<typeof ClaimInput>) {
   return r.tasks;
 }
 
+/** Event kinds after which a waiting worker may find ready work. Claims and renewals wake nobody. */
+const WAKING_KINDS = new Set(["task.submitted", "task.completed", "task.released", "task.retry_scheduled"]);
+
 /**
  * Claims up to `limit` ready tasks. With `wait_seconds`, an empty answer waits for a `coord_task` notification
  * (work submitted, completed, released) and tries again until the time is up.
@@ -42,13 +45,13 @@ export async function claimWork(ctx: OpContext, input: z.output<typeof ClaimInpu
   for (;;) {
     const remaining = until - Date.now();
     // Armed before the claim, so work announced between the claim and the wait still wakes us.
-    const wakeup = remaining > 0 ? await armWakeup(ctx.db) : null;
+    const wakeup = remaining > 0 ? await armWait(ctx.db, "coord_task") : null;
     try {
       const tasks = await claimOnce(ctx, input);
       if (tasks.length > 0 || !wakeup) return { tasks, waited_ms: Date.now() - started };
-      await wakeup.wait(Math.min(remaining, RECHECK_MS));
+      await wakeup.wait((n) => WAKING_KINDS.has(n.kind), Date.now() + Math.min(remaining, RECHECK_MS));
     } finally {
-      wakeup?.cancel();
+      wakeup?.dispose();
     }
   }
 }

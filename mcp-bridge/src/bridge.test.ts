@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Db } from "../../functions-src/db/port.ts";
-import { AGENT_KEY, pgliteFromTemplate, testApp } from "../../test/helpers.ts";
+import { AGENT_KEY, pgliteFromTemplate, resourceJson, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
 
 const BIN = fileURLToPath(new URL("../bin/mcp-bridge.js", import.meta.url));
@@ -56,7 +57,7 @@ describe("mcp-bridge as a child process", () => {
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.uri)).toContain("coordinator://status");
     const read = await client.readResource({ uri: "coordinator://status" });
-    const status = JSON.parse(read.contents[0]!.text as string);
+    const status = resourceJson(read);
     expect(status).toMatchObject({ version: expect.any(String), schema_version: expect.stringMatching(/^\d{4}_/) });
     expect(status.agents).toBeGreaterThanOrEqual(1);
 
@@ -80,6 +81,43 @@ describe("mcp-bridge as a child process", () => {
       if (!ended) await new Promise((r) => setTimeout(r, 100));
     }
     expect(ended).toBe(true);
+  });
+
+  it("carries the capabilities' tools: locks and work through the bridge, released when the session ends", async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath, args: [BIN], stderr: "pipe",
+      env: { PATH: process.env.PATH!, COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "bridge-worker", SESSION_ID: "bridge-tools" },
+    });
+    const client = new Client({ name: "bridge-test", version: "1.0.0" });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    for (const name of ["acquire_lock", "release_lock", "check_locks", "submit_work", "get_work", "complete_work"]) {
+      expect(tools.map((t) => t.name)).toContain(name);
+    }
+
+    const lock = await client.callTool({ name: "acquire_lock", arguments: { file_path: "src/bridge.ts", reason: "bridge test" } });
+    expect(lock.isError).toBeFalsy();
+    expect((lock.structuredContent as { locks: Array<{ token: number }> }).locks[0]!.token).toBeGreaterThan(0);
+
+    const submitted = await client.callTool({ name: "submit_work", arguments: { task_type: "bridge", task_description: "through the pipe" } });
+    expect(submitted.isError).toBeFalsy();
+    const claimed = await client.callTool({ name: "get_work", arguments: { task_types: ["bridge"] } });
+    const task = (claimed.structuredContent as { tasks: Array<{ id: string; claim_token: number }> }).tasks[0]!;
+    const done = await client.callTool({ name: "complete_work", arguments: { task_id: task.id, claim_token: task.claim_token, success: true, result: { ok: 1 } } });
+    expect(done.isError).toBeFalsy();
+
+    // A refusal comes back as an MCP error result an agent can read, not as a transport failure.
+    const bad = await client.callTool({ name: "acquire_lock", arguments: { file_path: "../etc/passwd" } });
+    expect(bad.isError).toBe(true);
+
+    await client.close();
+    const until = Date.now() + 5000;
+    let held = 1;
+    while (held > 0 && Date.now() < until) {
+      [{ n: held }] = await db.query<{ n: number }>("select count(*)::int as n from coord.locks where agent_id = 'bridge-worker'") as [{ n: number }];
+      if (held > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(held).toBe(0);
   });
 
   it("generates a session id when none is given", async () => {
@@ -108,10 +146,15 @@ describe("mcp-bridge as a child process", () => {
   });
 
   it("exits non-zero with one clear line when the server is unreachable or refuses the key", async () => {
-    const down = await runBridge({ COORDINATOR_URL: "http://127.0.0.1:9", COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "x" });
+    // A port that was just free: nothing listens there.
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const down = await runBridge({ COORDINATOR_URL: `http://127.0.0.1:${port}`, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "x" });
     expect(down.code).not.toBe(0);
     expect(down.stderr.trim().split("\n")).toHaveLength(1);
-    expect(down.stderr).toMatch(/cannot reach the coordinator at http:\/\/127\.0\.0\.1:9/);
+    expect(down.stderr).toContain(`cannot reach the coordinator at http://127.0.0.1:${port} (ECONNREFUSED)`);
 
     const refused = await runBridge({ COORDINATOR_URL: server.url, COORDINATION_API_KEY: "wrong-key-000000000000", AGENT_ID: "x" });
     expect(refused.code).not.toBe(0);

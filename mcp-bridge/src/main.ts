@@ -27,7 +27,9 @@ async function preflight(config: BridgeConfig): Promise<void> {
   try {
     res = await post(config, "/sessions/heartbeat");
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    // fetch wraps the socket error; with several addresses (localhost → ::1, 127.0.0.1) it is an AggregateError.
+    const c = (err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }).cause;
+    const cause = c?.code ?? c?.errors?.[0]?.code ?? c?.message ?? (err as Error).message;
     throw new BridgeConfigError(`cannot reach the coordinator at ${config.url} (${cause}); is it running?`);
   }
   if (!res.ok) {

@@ -47,6 +47,7 @@ comment on table coord.tasks is
 
 -- The claim path reads only this small index: ready-shaped pending rows, most urgent and oldest first.
 create index tasks_ready_idx on coord.tasks (priority, created_at) where status = 'pending' and pending_deps = 0;
+create index tasks_ready_type_idx on coord.tasks (task_type, priority, created_at) where status = 'pending' and pending_deps = 0;
 create index tasks_lease_idx on coord.tasks (lease_expires_at) where status = 'claimed';
 create index tasks_claimant_idx on coord.tasks (claimed_by, claimed_session) where status = 'claimed';
 create index tasks_deadline_idx on coord.tasks (deadline) where status = 'pending' and deadline is not null;
@@ -378,28 +379,32 @@ declare
 begin
   perform coord.reap_tasks();
 
-  for r in
+  -- Dynamic SQL so each call is planned for its own filter: with task_types the per-type index gives the order
+  -- directly; without, the global one does. A generic plan for "types is null or type = any(types)" uses neither.
+  for r in execute format($q$
     with cand as (
       select t.id from coord.tasks t
        where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= now()
          and (t.deadline is null or t.deadline > now())
-         and (p_task_types is null or t.task_type = any(p_task_types))
-         and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
-         and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
-         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+         %s
+         and (t.required_agent_type is null or t.required_agent_type = $3)
+         and (t.required_capabilities is null or t.required_capabilities <@ coalesce($4, '{}'))
+         and not (t.exclude_submitter and t.submitted_by = $1)
        order by t.priority, t.created_at
-       limit least(greatest(coalesce(p_limit, 1), 1), 100)
+       limit least(greatest(coalesce($5, 1), 1), 100)
        for update skip locked
     ), claimed as (
       update coord.tasks t
-         set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
+         set status = 'claimed', claimed_by = $1, claimed_session = $2,
              claim_token = coord.next_fencing_token(), claimed_at = now(), attempts = t.attempts + 1,
-             lease_seconds = coalesce(p_lease_seconds, 600),
-             lease_expires_at = now() + make_interval(secs => coalesce(p_lease_seconds, 600)), updated_at = now()
+             lease_seconds = coalesce($7, 600),
+             lease_expires_at = now() + make_interval(secs => coalesce($7, 600)), updated_at = now()
         from cand where t.id = cand.id
       returning t.*
     )
-    select * from claimed order by priority, created_at
+    select * from claimed order by priority, created_at$q$,
+    case when p_task_types is null then '' else 'and t.task_type = any($6)' end)
+    using p_agent_id, p_session_id, p_agent_type, p_capabilities, p_limit, p_task_types, p_lease_seconds
   loop
     perform coord.emit('task.claimed', p_agent_id, p_session_id, r.id::text,
                        jsonb_build_object('claim_token', r.claim_token, 'attempt', r.attempts));

@@ -1,0 +1,169 @@
+import { z } from "zod";
+import type { Capability } from "../capability.ts";
+import { callJson } from "../db/port.ts";
+import { requireAdmin } from "../identity/auth.ts";
+import { defineOperation } from "../ops/operation.ts";
+import { LockKey, RepoName } from "./keys.ts";
+import { acquireLocks, checkLocks, clock, releaseLocks, verifyLock } from "./service.ts";
+
+/** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
+export const MAX_KEYS_PER_CALL = 50;
+
+const Lock = z.object({
+  key: z.string(),
+  agent_id: z.string(),
+  reason: z.string().nullable(),
+  token: z.number().int().describe("Fencing token of the grant"),
+  acquired_at: z.string(),
+  expires_at: z.string(),
+});
+
+// The seed's argument names: one path (`file_path`) or many (`file_paths`); both may be given.
+const keyFields = {
+  file_path: LockKey.optional(),
+  file_paths: z.array(LockKey).max(MAX_KEYS_PER_CALL, `at most ${MAX_KEYS_PER_CALL} paths per call`).optional(),
+};
+
+function keysOf(input: { file_path?: string; file_paths?: string[] }): string[] {
+  return [...new Set([...(input.file_path ? [input.file_path] : []), ...(input.file_paths ?? [])])];
+}
+
+const needKeys = (i: { file_path?: string; file_paths?: string[] }) => keysOf(i).length > 0;
+const capKeys = (i: { file_path?: string; file_paths?: string[] }) => keysOf(i).length <= MAX_KEYS_PER_CALL;
+const NEED_KEYS = { message: "send file_path or file_paths", path: ["file_path"] };
+const CAP_KEYS = { message: `at most ${MAX_KEYS_PER_CALL} paths per call`, path: ["file_paths"] };
+
+/** `acquire_lock`: all-or-nothing, with an optional bounded wait. */
+export const acquireLock = defineOperation({
+  name: "acquire_lock",
+  title: "Acquire locks",
+  description:
+    "Lock files, directories (trailing /) or api:/db:/feature: keys before editing; all or nothing. Returns a fencing " +
+    "token per key. On conflict lists the holders; wait_seconds (≤20) waits for release.",
+  input: z.object({
+    repo: RepoName,
+    ...keyFields,
+    reason: z.string().max(500).optional().describe("Why: shown to agents you block"),
+    ttl_minutes: z.number().int().min(1).max(480).default(30).describe("Lease length, 1–480 (default 30); heartbeats renew it"),
+    wait_seconds: z.number().min(0).max(20).default(0).describe("Wait up to this long for a conflicting lock to go (≤20)"),
+  }).refine(needKeys, NEED_KEYS).refine(capKeys, CAP_KEYS),
+  output: z.object({
+    repo: z.string(),
+    locks: z.array(Lock.extend({ refreshed: z.boolean().describe("Already yours: TTL extended, token kept") })),
+    waited_ms: z.number().int(),
+  }),
+  hints: { destructiveHint: false, idempotentHint: true },
+  http: { method: "POST", path: "/locks/acquire" },
+  run: (ctx, i) => acquireLocks(ctx, {
+    repo: i.repo, keys: keysOf(i), reason: i.reason ?? null, ttlMinutes: i.ttl_minutes, waitSeconds: i.wait_seconds,
+  }),
+  summarize: (o) =>
+    `locked ${o.locks.map((l) => `${l.key} (token ${l.token})`).join(", ")} until ${clock(o.locks[0]!.expires_at)}`,
+});
+
+/** `release_lock`: by the holder; an admin may force. */
+export const releaseLock = defineOperation({
+  name: "release_lock",
+  title: "Release locks",
+  description: "Release your locks on these exact keys. Reports what was released and what you did not hold (and who does).",
+  input: z.object({
+    repo: RepoName,
+    ...keyFields,
+    force: z.boolean().default(false).describe("Admin only: release another agent's lock"),
+  }).refine(needKeys, NEED_KEYS).refine(capKeys, CAP_KEYS),
+  output: z.object({
+    repo: z.string(),
+    released: z.array(z.object({ key: z.string(), token: z.number().int(), holder: z.string() })),
+    not_held: z.array(z.object({
+      key: z.string(),
+      held_by: z.object({ agent_id: z.string(), key: z.string(), expires_at: z.string() }).nullable(),
+    })),
+    released_at: z.string(),
+  }),
+  hints: { destructiveHint: true, idempotentHint: true },
+  http: { method: "POST", path: "/locks/release" },
+  run: (ctx, i) => {
+    if (i.force) requireAdmin(ctx.identity, "force-release another agent's lock");
+    return releaseLocks(ctx, i.repo, keysOf(i), i.force);
+  },
+  summarize: (o) => {
+    const parts = [];
+    if (o.released.length) parts.push(`released ${o.released.map((r) => r.key).join(", ")}`);
+    for (const n of o.not_held) {
+      parts.push(`${n.key} was not held by you${n.held_by ? ` (covered by ${n.held_by.key} of ${n.held_by.agent_id})` : ""}`);
+    }
+    return parts.join("; ");
+  },
+});
+
+/** `check_locks`: who holds what, never expired locks. */
+export const checkLocksOp = defineOperation({
+  name: "check_locks",
+  title: "Check locks",
+  description: "Active locks on these paths (including directory locks covering them and locks inside a directory), or all in the repo.",
+  input: z.object({
+    repo: RepoName,
+    ...keyFields,
+    limit: z.number().int().min(1).max(500).default(100),
+  }).refine(capKeys, CAP_KEYS),
+  output: z.object({ repo: z.string(), locks: z.array(Lock), truncated: z.boolean(), now: z.string() }),
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/locks" },
+  run: (ctx, i) => checkLocks(ctx, i.repo, keysOf(i), i.limit),
+  summarize: (o) =>
+    o.locks.length === 0
+      ? "no active locks"
+      : `${o.locks.length}${o.truncated ? "+" : ""} active: ` +
+        o.locks.slice(0, 10).map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}`).join("; "),
+});
+
+/** `verify_lock`: the fencing check for hooks and CI. */
+export const verifyLockOp = defineOperation({
+  name: "verify_lock",
+  title: "Verify a lock (fencing)",
+  description: "Confirm an agent (default: you) still holds a path with a fencing token; lock_lost error if not.",
+  input: z.object({
+    repo: RepoName,
+    file_path: LockKey,
+    fencing_token: z.number().int().positive().describe("The token acquire_lock returned"),
+    agent_id: z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/).optional().describe("Holder to check (default: the caller)"),
+  }),
+  output: z.object({
+    repo: z.string(), key: z.string(), agent_id: z.string(), token: z.number().int(), held: z.literal(true), lock: Lock,
+  }),
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "POST", path: "/locks/verify" },
+  run: (ctx, i) => verifyLock(ctx, i.repo, i.agent_id ?? ctx.identity.agentId, i.file_path, i.fencing_token),
+  summarize: (o) => `${o.agent_id} holds ${o.key} with token ${o.token} (via ${o.lock.key}) until ${clock(o.lock.expires_at)}`,
+});
+
+/** POST /locks/sweep: admin housekeeping; heartbeats already sweep a little each time. */
+export const sweepLocks = defineOperation({
+  name: "sweep_locks",
+  title: "Sweep expired locks",
+  description: "Delete expired locks (recorded as lock.expired).",
+  input: z.object({ limit: z.number().int().min(1).max(10000).default(1000) }),
+  output: z.object({ swept: z.number().int() }),
+  hints: { destructiveHint: true, idempotentHint: true },
+  http: { method: "POST", path: "/locks/sweep" },
+  tool: false,
+  run: (ctx, i) => {
+    requireAdmin(ctx.identity, "sweep locks");
+    return callJson(ctx.db, "coord.sweep_expired_locks", [i.limit]);
+  },
+  summarize: (o) => `swept ${o.swept} expired locks`,
+});
+
+export const locksCapability: Capability = {
+  name: "locks",
+  operations: [acquireLock, releaseLock, checkLocksOp, verifyLockOp, sweepLocks],
+  resources: [
+    {
+      name: "locks",
+      uri: "locks://current",
+      title: "Current locks",
+      description: "Active locks in every repo (key, holder, reason, token, expiry), up to 200.",
+      read: (ctx) => callJson(ctx.db, "coord.current_locks", [200]),
+    },
+  ],
+};

@@ -1,0 +1,17 @@
+/**
+ * `npm run migrate`: applies supabase/migrations and the seed to DATABASE_URL (or the local PGlite data
+ * directory). For Supabase, `supabase db push` does the same from the same files.
+ */
+import { migrate } from "../functions-src/db/migrate.ts";
+import { openDatabase } from "../functions-src/db/open.ts";
+
+const { db, location } = await openDatabase(process.env);
+try {
+  const r = await migrate(db);
+  process.stderr.write(`${location}: ${r.applied.length ? `applied ${r.applied.join(", ")}` : "up to date"}; schema ${r.schemaVersion}\n`);
+} catch (err) {
+  process.stderr.write(`migrate: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+} finally {
+  await db.close();
+}
