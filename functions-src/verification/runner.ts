@@ -1,5 +1,5 @@
 /**
- * A local verification runner: claims `verify:integration` / `verify:system` tasks from the work queue, runs a command
+ * A local verification runner: claims `verify:unit` / `verify:integration` / `verify:system` tasks from the work queue, runs a command
  * for each, and reports the result with `complete_work`. The evidence is the commit the command actually tested: the
  * runner reads `git rev-parse HEAD` in its working directory after the command (which checks out VERIFY_COMMIT_SHA).
  * `scripts/verify-runner.ts` runs it against a coordinator; tests drive `runOnce` in process.
@@ -44,7 +44,7 @@ function run(cmd: string[], cwd: string, env: Record<string, string>, timeoutMs:
 /** Claims at most one job and runs it; resolves to null when there was no work. */
 export async function runOnce(o: RunnerOptions): Promise<RunOutcome | null> {
   const { tasks } = await o.client.call(getWork, {
-    task_types: o.taskTypes ?? ["verify:integration", "verify:system"], wait_seconds: o.waitSeconds ?? 0, limit: 1,
+    task_types: o.taskTypes ?? ["verify:unit", "verify:integration", "verify:system"], wait_seconds: o.waitSeconds ?? 0, limit: 1,
   });
   const task = tasks[0];
   if (!task) return null;

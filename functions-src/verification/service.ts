@@ -110,7 +110,7 @@ export class VerificationService {
       routing,
       static: statics,
       executors: {
-        unit: this.github.configured ? "github_actions" : "unconfigured",
+        unit: this.github.configured ? "github_actions" : "queue",
         integration: this.e2b.configured ? "e2b" : "queue",
       },
       installation_id: input.installationId ?? null,

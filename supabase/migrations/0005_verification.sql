@@ -304,6 +304,7 @@ declare
   v_required int[];
   v_task jsonb;
   v_rid uuid;
+  v_exec text;
   v_reverted coord.changesets;
   t int;
 begin
@@ -342,16 +343,13 @@ begin
       values (v_id, 0, p->>'commit_sha', 'inline',
               case when (p #>> '{static,passed}')::boolean then 'passed' else 'failed' end,
               p #>> '{static,summary}', coalesce(p #> '{static,details}', '{}'::jsonb), 'gateway', now());
-    elsif t = 1 then
-      insert into coord.verification_results (changeset_id, tier, executor, status, summary)
-      values (v_id, 1, p #>> '{executors,unit}', 'pending',
-              case when p #>> '{executors,unit}' = 'unconfigured'
-                   then 'GitHub Actions is not configured (GITHUB_TOKEN or GitHub App): no tier-1 executor' end);
-    elsif t in (2, 3) then
+    elsif t in (1, 2, 3) then
+      -- Tier 1 runs on GitHub Actions when GitHub is configured, tier 2 in E2B when E2B is; otherwise on the queue.
+      v_exec := case t when 1 then p #>> '{executors,unit}' when 2 then p #>> '{executors,integration}' else 'queue' end;
       insert into coord.verification_results (changeset_id, tier, executor, status)
-      values (v_id, t, case when t = 2 then p #>> '{executors,integration}' else 'queue' end, 'pending')
+      values (v_id, t, v_exec, 'pending')
       returning id into v_rid;
-      if (t = 3 or p #>> '{executors,integration}' = 'queue') then
+      if v_exec = 'queue' then
         if to_regprocedure('coord.submit_tasks(text,text,jsonb)') is null then
           update coord.verification_results set executor = 'unconfigured',
                  summary = 'the work queue is not installed: no runner can take this tier' where id = v_rid;
@@ -359,7 +357,7 @@ begin
           perform coord.touch_agent('verification-gateway', 'gateway', null);
           execute 'select coord.submit_tasks($1, $2, $3)' into v_task using 'verification-gateway', null::text,
             jsonb_build_array(jsonb_build_object(
-              'task_type', case when t = 2 then 'verify:integration' else 'verify:system' end,
+              'task_type', case t when 1 then 'verify:unit' when 2 then 'verify:integration' else 'verify:system' end,
               'task_description', format('Verify %s@%s (tier %s) and report {"passed", "commit_sha", "summary"}',
                                          p->>'repo', left(p->>'commit_sha', 12), t),
               'input_data', jsonb_build_object('changeset_id', v_id, 'result_id', v_rid, 'tier', t,
