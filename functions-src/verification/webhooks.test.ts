@@ -296,6 +296,17 @@ forEachDatabase("verification webhooks", (get) => {
       const res = await a.request("/webhook/agent", { method: "POST", headers: agentHeaders("x"), body: JSON.stringify({ repo: "evil/repo", commit_sha: sha("u"), files: [{ path: "a.ts", status: "added" }] }) });
       expect(res.status).toBe(404);
       expect((await res.json()).error.code).toBe("unknown_repository");
+      // A webhook from a repository outside the list is stored and ignored.
+      const strictHooks = verificationCapability({ VERIFICATION_REPOS: "acme/app", GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
+      const b = testApp(get().db, [identityCapability, strictHooks]).app;
+      const push = example("push");
+      Object.assign(push, { ref: "refs/heads/main", after: sha("evil-push") });
+      push.commits = [{ added: ["a.ts"], modified: [], removed: [] }];
+      const body = JSON.stringify(push);
+      expect((await b.request("/webhook/github", { method: "POST", body, headers: await githubHeaders("push", "d-evil", body) })).status).toBe(202);
+      await strictHooks.settled();
+      expect(await deliveries("d-evil")).toEqual([{ state: "processed", attempts: 1 }]);
+      expect(await get().db.query("select 1 from coord.changesets where commit_sha = $1", [push.after])).toHaveLength(0);
     });
 
     it("MCP submit_changes and verification_status answer the same as GET /changesets/:id", async () => {

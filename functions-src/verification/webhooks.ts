@@ -179,7 +179,12 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
       if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
       const b = parsed.data;
       const rec = await callJson<{ ok: boolean; code?: string; changeset?: { id: string; state: string } }>(
-        svc.db, "coord.verification_record", [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"]);
+        svc.db, "coord.verification_record", [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"],
+      ).catch(async (err) => {
+        // Marked failed, so the sender's retry of this message id is processed again rather than answered "duplicate".
+        await callJson(svc.db, "coord.webhook_finish", ["callback", id, false, "recording failed"]).catch(() => {});
+        throw err;
+      });
       await callJson(svc.db, "coord.webhook_finish", ["callback", id, rec.ok, rec.ok ? null : rec.code]);
       if (!rec.ok) {
         throw rec.code === "manual_tier"
