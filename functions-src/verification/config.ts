@@ -32,8 +32,6 @@ export interface VerificationConfig {
   publicUrl: string | null;
   /** VERIFICATION_REPOS: comma-separated owner/name allow-list; empty accepts any repository. */
   repos: string[] | null;
-  /** Replay window of signed callbacks, seconds (Standard Webhooks' default tolerance is 300). */
-  callbackToleranceSeconds: number;
 }
 
 const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -65,7 +63,6 @@ export function loadVerificationConfig(env: Record<string, string | undefined>):
     e2bTemplate: env.E2B_TEMPLATE?.trim() || "coordinator-verify",
     publicUrl: env.VERIFICATION_PUBLIC_URL?.trim().replace(/\/+$/, "") || null,
     repos: repos.length ? repos : null,
-    callbackToleranceSeconds: 300,
   };
 }
 
