@@ -3,7 +3,8 @@ import { DATABASE_URL, agentHeaders, freshPostgres, testApp } from "../../test/h
 import type { Db } from "../db/port.ts";
 import { identityCapability } from "../identity/capability.ts";
 import { verificationCapability } from "./capability.ts";
-import { WEBHOOK_SECRET, example, githubHeaders, sha } from "./testing.ts";
+import { WEBHOOK_SECRET, example, githubHeaders, recordingServer, sha } from "./testing.ts";
+import { silentLog } from "../../test/helpers.ts";
 
 // Concurrency is only meaningful on the real server: PGlite serialises every query on one connection.
 describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () => {
@@ -31,6 +32,25 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
     const received = await db.query("select 1 from coord.events where kind = 'webhook.received' and subject = 'github:d-race'");
     expect(received).toHaveLength(1);
     expect(await db.query("select 1 from coord.changesets where commit_sha = $1", [push.after])).toHaveLength(1);
+  });
+
+  it("five hosts syncing one commit at once create exactly one check run", async () => {
+    const github = await recordingServer((r) => r.method === "POST" ? { status: 201, body: { id: 31337 } } : { status: 200, body: {} });
+    try {
+      const plain = verificationCapability({});
+      const { app } = testApp(db, [identityCapability, plain]);
+      const commit = sha("race-check");
+      const res = await app.request("/webhook/agent", { method: "POST", headers: agentHeaders("solo"), body: JSON.stringify({ repo: "acme/app", commit_sha: commit, files: [{ path: "a.md", status: "added" }] }) });
+      expect(res.status).toBe(201);
+      const hosts = Array.from({ length: 5 }, () => verificationCapability({ GITHUB_TOKEN: "ghs_race", GITHUB_API_URL: github.url }).service({ db, log: silentLog }));
+      await Promise.all(hosts.map((h) => h.syncCheckRuns()));
+      const posts = github.requests.filter((r) => r.method === "POST" && r.body.head_sha === commit);
+      expect(posts).toHaveLength(1);
+      const [row] = await db.query<{ check_run_id: string }>("select check_run_id::text from coord.changesets where commit_sha = $1", [commit]);
+      expect(row!.check_run_id).toBe("31337");
+    } finally {
+      await github.close();
+    }
   });
 
   it("the same commit submitted by 10 agents at once makes one changeset, and every caller gets its id", async () => {

@@ -192,8 +192,12 @@ export class VerificationService {
     const body = checkRunBody(view, this.config.checkName);
     try {
       let checkId = view.check_run_id;
-      if (checkId === null) checkId = await this.github.createCheckRun(view.repo, view.installation_id, body);
-      else await this.github.updateCheckRun(view.repo, view.installation_id, checkId, body);
+      if (checkId === null) {
+        if (!(await callJson<{ create: boolean }>(this.db, "coord.verification_check_claim", [id])).create) return;
+        checkId = await this.github.createCheckRun(view.repo, view.installation_id, body);
+      } else {
+        await this.github.updateCheckRun(view.repo, view.installation_id, checkId, body);
+      }
       await callJson(this.db, "coord.verification_check_synced", [id, checkId, view.version]);
     } catch (err) {
       // Left unsynced: the next result, webhook or notification retries it.

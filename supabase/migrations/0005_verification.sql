@@ -43,6 +43,7 @@ create table coord.changesets (
   installation_id bigint,
   pr_number       int,
   check_run_id    bigint,
+  check_claimed_at timestamptz,
   version         int not null default 1,
   check_synced_version int not null default 0,
   created_at      timestamptz not null default now(),
@@ -592,6 +593,27 @@ as $$
          order by r.created_at limit least(greatest(p_limit, 1), 200)) x
 $$;
 comment on function coord.verification_approvals(int) is 'The approval queue: tier-4 changesets waiting for a review, oldest first (bounded).';
+
+create function coord.verification_check_claim(p_changeset_id uuid)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_granted boolean;
+begin
+  -- Many hosts (edge isolates) may sync one commit at once: only the claimant creates its check run. A claim left by a
+  -- host that died is taken over after a minute.
+  update coord.changesets set check_claimed_at = now()
+   where id = p_changeset_id and check_run_id is null
+     and (check_claimed_at is null or check_claimed_at < now() - interval '1 minute');
+  v_granted := found;
+  return jsonb_build_object('create', v_granted);
+end;
+$$;
+comment on function coord.verification_check_claim(uuid) is
+  'Claims the right to create a changeset''s GitHub check run (one creator across hosts); create=false: another host is creating it.';
 
 create function coord.verification_check_synced(p_changeset_id uuid, p_check_run_id bigint, p_version int)
 returns jsonb
