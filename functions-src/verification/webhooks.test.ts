@@ -273,6 +273,17 @@ forEachDatabase("verification webhooks", (get) => {
       expect(up.decision.arithmetic).toMatch(/adjustment 1/);
     });
 
+    it("trust decays (half-life 30 days) and a revert counts against the reverted change's author", async () => {
+      await get().db.query("insert into coord.agent_trust (agent_id, passes, decayed_at) values ('veteran', 40, now() - interval '30 days')");
+      const [{ t }] = await get().db.query<{ t: any }>("select coord.verification_trust('veteran') as t") as [{ t: any }];
+      expect(Number(t.passes)).toBeCloseTo(20, 1);
+      const original = sha("to-be-reverted");
+      await submit("author", { repo: "acme/app", commit_sha: original, files: [{ path: "src/x.ts", status: "modified" }] });
+      await submit("fixer", { repo: "acme/app", commit_sha: sha("the-revert"), reverts_commit: original, files: [{ path: "src/x.ts", status: "modified" }] });
+      const [{ a }] = await get().db.query<{ a: any }>("select coord.verification_trust('author') as a") as [{ a: any }];
+      expect(Number(a.reverts)).toBeCloseTo(1, 2);
+    });
+
     it("bad input: absurd file lists, bad repo and sha, path traversal are 400 with the field", async () => {
       const many = Array.from({ length: 10_001 }, (_, i) => ({ path: `f${i}`, status: "added" }));
       const big = await submit("x", { repo: "acme/app", commit_sha: sha("big"), files: many });
