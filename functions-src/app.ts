@@ -14,10 +14,13 @@ import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
+import { defaultVerificationCapability } from "./verification/capability.ts";
 import { workCapability } from "./work/capability.ts";
 
 /** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [statusCapability, identityCapability, locksCapability, workCapability, memoryCapability];
+export const CAPABILITIES: Capability[] = [
+  statusCapability, identityCapability, locksCapability, workCapability, memoryCapability, defaultVerificationCapability,
+];
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";

@@ -6,6 +6,7 @@
 import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
 import { bench as foundation } from "./bench/foundation.ts";
 import { bench as locks } from "./bench/locks.ts";
+import { bench as verification } from "./bench/verification.ts";
 import { bench as work } from "./bench/work.ts";
 import { bench as memory } from "./bench/memory.ts";
 
@@ -14,6 +15,7 @@ const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   locks,
   work,
   memory,
+  verification,
 };
 
 async function main() {

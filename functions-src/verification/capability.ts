@@ -1,0 +1,222 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Capability } from "../capability.ts";
+import { callJson } from "../db/port.ts";
+import { ApiError } from "../http/errors.ts";
+import { requireAdmin } from "../identity/auth.ts";
+import { defineOperation } from "../ops/operation.ts";
+import type { AppDeps, AppEnv, OpContext } from "../types.ts";
+import { hostEnv, loadVerificationConfig } from "./config.ts";
+import { E2BClient } from "./e2b.ts";
+import { GitHubClient } from "./github.ts";
+import { TIER_NAMES, VerificationService, type ChangesetView } from "./service.ts";
+import { MAX_FILES, webhookRoutes, type Defer } from "./webhooks.ts";
+
+const SHA = z.string().regex(/^[0-9a-f]{40}$/, "a 40-character lowercase hex commit sha");
+const REPO = z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name");
+const PATH = z.string().min(1).max(1024).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "a relative path without ..");
+
+const FileIn = z.object({
+  path: PATH,
+  status: z.enum(["added", "modified", "removed", "renamed"]),
+  previous_path: PATH.optional(),
+  content: z.string().max(256 * 1024).optional(),
+  diff: z.string().max(256 * 1024).optional(),
+  size: z.number().int().min(0).max(2 ** 40).optional(),
+}).refine((f) => f.status !== "renamed" || f.previous_path !== undefined, { message: "a renamed file needs previous_path", path: ["previous_path"] });
+
+const ResultOut = z.object({
+  id: z.string(), tier: z.number().int(), executor: z.string(), status: z.string(), commit_sha: z.string().nullable(),
+  external_id: z.string().nullable(), summary: z.string().nullable(), details: z.record(z.string(), z.unknown()),
+  reported_by: z.string().nullable(), updated_at: z.string(),
+});
+
+const ChangesetOut = z.object({
+  id: z.string(), source: z.enum(["agent", "github"]), repo: z.string(), branch: z.string().nullable(), commit_sha: z.string(),
+  agent_id: z.string(), task_id: z.string().nullable(), state: z.enum(["pending", "verified", "failed", "rejected"]),
+  tier: z.number().int(), base_tier: z.number().int(), floor_tier: z.number().int(), required_tiers: z.array(z.number().int()),
+  file_count: z.number().int(), decision: z.record(z.string(), z.unknown()), check_run_id: z.number().nullable(),
+  pr_number: z.number().nullable(), installation_id: z.number().nullable(), version: z.number().int(),
+  created_at: z.string(), updated_at: z.string(), results: z.array(ResultOut), existing: z.boolean().optional(),
+});
+
+/** One line an agent can act on: state, tier, and what is still missing. */
+function summarizeChangeset(v: ChangesetView): string {
+  const open = v.results.filter((r) => r.status !== "passed").map((r) => `tier ${r.tier} ${TIER_NAMES[r.tier]} ${r.status}${r.summary ? ` (${r.summary.slice(0, 80)})` : ""}`);
+  const head = `changeset ${v.id} ${v.repo}@${v.commit_sha.slice(0, 12)}: ${v.state}, tier ${v.tier} (${TIER_NAMES[v.tier]})`;
+  return open.length ? `${head}; open: ${open.join("; ")}` : `${head}; every required tier passed on this commit`;
+}
+
+/** The gateway capability, plus `settled()` for tests: resolves when work deferred past a response has finished. */
+export interface VerificationCapability extends Capability {
+  settled(): Promise<void>;
+  service(deps: Pick<AppDeps, "db" | "log">): VerificationService;
+}
+
+/**
+ * Builds the verification capability from an environment record (GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN or
+ * GITHUB_APP_ID/GITHUB_APP_PRIVATE_KEY, VERIFICATION_CALLBACK_SECRET, E2B_API_KEY, …; see docs/VERIFICATION.md).
+ * `fetch` is the outbound HTTP client for GitHub and E2B.
+ */
+export function verificationCapability(env: Record<string, string | undefined>, options: { fetch?: typeof fetch } = {}): VerificationCapability {
+  const config = loadVerificationConfig(env);
+  const github = new GitHubClient(config, options.fetch);
+  const e2b = new E2BClient(config, options.fetch);
+  const services = new WeakMap<object, VerificationService>();
+  const pending = new Set<Promise<void>>();
+
+  const service = (deps: Pick<AppDeps, "db" | "log">): VerificationService => {
+    let s = services.get(deps.db);
+    if (!s) {
+      s = new VerificationService(deps.db, deps.log, config, github, e2b);
+      services.set(deps.db, s);
+    }
+    return s;
+  };
+
+  const track = (work: Promise<void>, log: AppDeps["log"]) => {
+    const p = work.catch((err) => log.error("verification: background work failed", { error: (err as Error).message }))
+      .finally(() => pending.delete(p));
+    pending.add(p);
+    return p;
+  };
+
+  const submitChanges = defineOperation({
+    name: "submit_changes",
+    title: "Submit changes for verification",
+    description: "Submit a commit's changed files for verification. Answers the tier, why, and each tier's state.",
+    input: z.object({
+      repo: REPO,
+      branch: z.string().min(1).max(255).optional(),
+      commit_sha: SHA,
+      files: z.array(FileIn).min(1).max(MAX_FILES, `at most ${MAX_FILES} files per change; split the change`),
+      task_id: z.string().max(128).optional(),
+      lock_tokens: z.array(z.object({ path: z.string().max(1024).optional(), token: z.number().int() })).max(1000).optional(),
+      reverts_commit: SHA.optional(),
+    }),
+    output: ChangesetOut,
+    hints: { idempotentHint: true, openWorldHint: true },
+    http: { method: "POST", path: "/webhook/agent", status: 201 },
+    run: (ctx, i) => service(ctx).submit({
+      source: "agent", repo: i.repo, branch: i.branch ?? null, commitSha: i.commit_sha, agentId: ctx.identity.agentId,
+      sessionId: ctx.identity.sessionId, taskId: i.task_id, lockTokens: i.lock_tokens, files: i.files, revertsCommit: i.reverts_commit,
+    }),
+    summarize: summarizeChangeset,
+  });
+
+  const verificationStatus = defineOperation({
+    name: "verification_status",
+    title: "Verification status",
+    description: "A changeset's state, tier, reasons and per-tier results.",
+    input: z.object({ id: z.uuid() }),
+    output: ChangesetOut,
+    hints: { readOnlyHint: true, idempotentHint: true },
+    http: { method: "GET", path: "/changesets/:id" },
+    run: async (ctx, i) => {
+      const v = await service(ctx).status(i.id);
+      if (!v) throw new ApiError(404, "not_found", `No changeset ${i.id}; submit_changes answers the id.`);
+      return v;
+    },
+    summarize: summarizeChangeset,
+  });
+
+  const reviewChangeset = defineOperation({
+    name: "review_changeset",
+    title: "Approve or reject a tier-4 change",
+    description: "Admin only: approve or reject the manual tier of a changeset, with a note.",
+    input: z.object({ id: z.uuid(), decision: z.enum(["approve", "reject"]), note: z.string().min(1).max(2000) }),
+    output: ChangesetOut,
+    hints: { destructiveHint: false, idempotentHint: false },
+    http: { method: "POST", path: "/changesets/:id/review" },
+    tool: false,
+    run: async (ctx: OpContext, i) => {
+      requireAdmin(ctx.identity, "approve or reject tier-4 changes");
+      const r = await callJson<{ ok: boolean; code?: string; status?: string; reported_by?: string; changeset?: ChangesetView }>(
+        ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
+      if (!r.ok) {
+        if (r.code === "already_reviewed") throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
+        if (r.code === "not_manual") throw new ApiError(409, "not_manual", "This changeset has no tier-4 step to review.");
+        throw new ApiError(404, "not_found", `No changeset ${i.id}.`);
+      }
+      const svc = service(ctx);
+      track(svc.syncCheckRuns(), ctx.log);
+      return r.changeset!;
+    },
+    summarize: summarizeChangeset,
+  });
+
+  const listApprovals = defineOperation({
+    name: "list_approvals",
+    title: "Approval queue",
+    description: "Admin only: tier-4 changesets waiting for review, oldest first.",
+    input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+    output: z.object({ approvals: z.array(z.object({
+      changeset_id: z.string(), repo: z.string(), branch: z.string().nullable(), commit_sha: z.string(), agent_id: z.string(),
+      waiting_since: z.string(), matches: z.unknown(),
+    })) }),
+    hints: { readOnlyHint: true },
+    http: { method: "GET", path: "/approvals" },
+    tool: false,
+    run: async (ctx, i) => {
+      requireAdmin(ctx.identity, "read the approval queue");
+      return callJson(ctx.db, "coord.verification_approvals", [i.limit]);
+    },
+    summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
+  });
+
+  const listPolicies = defineOperation({
+    name: "verification_policies",
+    title: "Routing policies",
+    description: "The routing policies and the caller's trust score.",
+    input: z.object({}),
+    output: z.object({
+      version: z.string(),
+      policies: z.array(z.object({ id: z.string(), description: z.string(), patterns: z.array(z.string()), min_tier: z.number().int(), is_floor: z.boolean() })),
+      trust: z.record(z.string(), z.unknown()),
+    }),
+    hints: { readOnlyHint: true, idempotentHint: true },
+    http: { method: "GET", path: "/verification/policies" },
+    tool: false,
+    run: async (ctx) => ({
+      ...(await callJson<{ version: string; policies: any[] }>(ctx.db, "coord.verification_policies")),
+      trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
+    }),
+    summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,
+  });
+
+  const listening = new WeakSet<object>();
+  return {
+    name: "verification",
+    operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
+    routes(deps: AppDeps) {
+      const svc = service(deps);
+      // Results recorded by SQL triggers (the work queue's complete_work) announce themselves on coord_verification:
+      // a long-lived host brings the check run up to date from there. Edge hosts catch up on the next request.
+      if (github.configured && !listening.has(deps.db)) {
+        listening.add(deps.db);
+        deps.db.listen("coord_verification", () => void track(svc.syncCheckRuns(), deps.log))
+          .catch((err) => deps.log.warn("verification: LISTEN unavailable", { error: (err as Error).message }));
+      }
+      const defer: Defer = (c, work) => {
+        const p = track(work(), deps.log);
+        // Keep the isolate alive until the work is done where the host can: Supabase Edge (EdgeRuntime.waitUntil),
+        // Workers-style hosts (executionCtx). On Node the tracked promise simply runs on.
+        const edge = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } }).EdgeRuntime;
+        if (edge) return edge.waitUntil(p);
+        try {
+          c.executionCtx.waitUntil(p);
+        } catch {
+          // No execution context: nothing to extend.
+        }
+      };
+      return new Hono<AppEnv>().route("/", webhookRoutes(() => svc, defer));
+    },
+    async settled() {
+      while (pending.size) await Promise.all([...pending]);
+    },
+    service,
+  };
+}
+
+/** The capability as the app registers it, configured from the host's environment. */
+export const defaultVerificationCapability = verificationCapability(hostEnv());

@@ -1,0 +1,197 @@
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { callJson } from "../db/port.ts";
+import { ApiError } from "../http/errors.ts";
+import type { AppEnv } from "../types.ts";
+import type { VerificationService } from "./service.ts";
+import type { StaticInput } from "./static.ts";
+import { verifyCallback, verifyGitHubSignature } from "./signatures.ts";
+
+/** Most files one change may carry; GitHub itself lists at most 3000 for a pull request. */
+export const MAX_FILES = 10_000;
+const SHA = /^[0-9a-f]{40}$/;
+
+/** Runs work after the answer: on the edge through waitUntil, elsewhere as a tracked, logged promise. */
+export type Defer = (c: Context<AppEnv>, work: () => Promise<void>) => void;
+
+interface GitHubPayload {
+  action?: string;
+  installation?: { id: number };
+  repository?: { full_name: string };
+  sender?: { login: string };
+  [k: string]: unknown;
+}
+
+const CallbackBody = z.object({
+  passed: z.boolean(),
+  commit_sha: z.string().regex(SHA, "a 40-character lowercase hex commit sha"),
+  summary: z.string().max(2000).optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+function pushFiles(payload: Record<string, any>): StaticInput[] {
+  // A push lists per-commit changes; the last status of each path wins (added then removed is removed).
+  const byPath = new Map<string, StaticInput>();
+  for (const commit of (payload.commits ?? []) as Array<Record<string, string[] | undefined>>) {
+    for (const [key, status] of [["added", "added"], ["modified", "modified"], ["removed", "removed"]] as const) {
+      for (const path of commit[key] ?? []) byPath.set(path, { path, status });
+    }
+  }
+  return [...byPath.values()];
+}
+
+function revertedCommit(message: string | undefined): string | null {
+  return /This reverts commit ([0-9a-f]{40})/.exec(message ?? "")?.[1] ?? null;
+}
+
+/** Handles one verified GitHub event. Throws to mark the delivery failed (GitHub's redelivery then retries it). */
+async function processGitHubEvent(svc: VerificationService, event: string, p: GitHubPayload): Promise<void> {
+  const repo = p.repository?.full_name;
+  if (!repo) return;
+  if (svc.config.repos && !svc.config.repos.includes(repo)) return; // not ours: stored, ignored
+  const installationId = p.installation?.id ?? null;
+  const any = p as Record<string, any>;
+  switch (event) {
+    case "push": {
+      if (any.deleted || !SHA.test(any.after ?? "") || !String(any.ref ?? "").startsWith("refs/heads/")) return;
+      const files = pushFiles(any);
+      await svc.submit({
+        source: "github", repo, branch: String(any.ref).slice("refs/heads/".length), commitSha: any.after,
+        agentId: `github:${any.pusher?.name ?? p.sender?.login ?? "unknown"}`.slice(0, 128),
+        files, installationId, revertsCommit: revertedCommit(any.head_commit?.message),
+      });
+      return;
+    }
+    case "pull_request": {
+      if (!["opened", "synchronize", "reopened"].includes(p.action ?? "")) return;
+      const pr = any.pull_request;
+      if (!svc.github.configured) {
+        // Routing a pull request without its files would under-verify it: fail, so a redelivery can retry once configured.
+        throw new Error("pull request files cannot be listed: GitHub credentials (GITHUB_TOKEN or the App) are not configured");
+      }
+      const listed = await svc.github.pullRequestFiles(repo, installationId, any.number);
+      await svc.submit({
+        source: "github", repo, branch: pr.head.ref, commitSha: pr.head.sha,
+        agentId: `github:${pr.user?.login ?? p.sender?.login ?? "unknown"}`.slice(0, 128), installationId, prNumber: any.number,
+        files: listed.map((f) => ({
+          path: f.filename,
+          status: f.status === "removed" ? "removed" : f.status === "added" ? "added" : f.status === "renamed" ? "renamed" : "modified",
+          ...(f.previous_filename ? { previous_path: f.previous_filename } : {}),
+        })),
+      });
+      return;
+    }
+    case "check_run": {
+      const run = any.check_run;
+      if (run?.name !== svc.config.checkName) return;
+      if (p.action === "rerequested") {
+        const r = await callJson<{ ok: boolean; reset: number; changeset?: any }>(svc.db, "coord.verification_rerun", [repo, run.head_sha]);
+        if (r.ok && r.reset > 0) await svc.startExecutors(r.changeset);
+      } else if (p.action === "requested_action") {
+        const id = any.requested_action?.identifier;
+        if (id !== "approve" && id !== "reject") return;
+        const cs = await callJson<{ id: string } | null>(svc.db, "coord.verification_find", [repo, run.head_sha]);
+        if (!cs) return;
+        // GitHub shows check-run actions only to users with write access to the repository.
+        await callJson(svc.db, "coord.verification_review", [cs.id, id === "approve", `via GitHub check run`, `github:${p.sender?.login ?? "unknown"}`]);
+      }
+      return;
+    }
+    case "workflow_run": {
+      const run = any.workflow_run;
+      if (p.action !== "completed" || !SHA.test(run?.head_sha ?? "")) return;
+      if (!String(run.path ?? "").endsWith(`/${svc.config.workflow}`)) return;
+      await callJson(svc.db, "coord.verification_workflow_run", [repo, run.head_sha, run.id, run.conclusion ?? "unknown", run.html_url ?? null]);
+      return;
+    }
+  }
+}
+
+/**
+ * `POST /webhook/github` and `POST /webhook/callback/:resultId`: unauthenticated by API key, verified by signature
+ * on the raw body before it is parsed, stored as deliveries (idempotent), processed after the answer.
+ */
+export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
+  return new Hono<AppEnv>()
+    .post("/webhook/github", async (c) => {
+      const svc = svcFor();
+      if (svc.config.webhookSecrets.length === 0) {
+        throw new ApiError(503, "webhook_not_configured", "GITHUB_WEBHOOK_SECRET is not set on the server; webhooks are refused until it is.");
+      }
+      const raw = await c.req.text();
+      if (!(await verifyGitHubSignature(svc.config.webhookSecrets, raw, c.req.header("x-hub-signature-256")))) {
+        throw new ApiError(401, "invalid_signature", "X-Hub-Signature-256 does not match the body under any configured webhook secret.");
+      }
+      const event = c.req.header("x-github-event");
+      const delivery = c.req.header("x-github-delivery");
+      if (!event || !delivery || delivery.length > 200 || !/^[a-z_]{1,64}$/.test(event)) {
+        throw new ApiError(400, "missing_headers", "Send X-GitHub-Event and X-GitHub-Delivery (a GitHub App delivery carries both).");
+      }
+      let payload: GitHubPayload;
+      try {
+        payload = JSON.parse(raw) as GitHubPayload;
+      } catch {
+        throw new ApiError(400, "malformed_json", "Webhook body is not JSON; configure the webhook with content type application/json.");
+      }
+      if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+        throw new ApiError(400, "malformed_payload", "Webhook body must be a JSON object.");
+      }
+      if (event === "ping") return c.json({ status: "pong" }, 200);
+      const action = typeof payload.action === "string" ? payload.action.slice(0, 64) : null;
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["github", delivery, event, action]);
+      if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
+      defer(c, async () => {
+        try {
+          await processGitHubEvent(svc, event, payload);
+          await callJson(svc.db, "coord.webhook_finish", ["github", delivery, true, null]);
+        } catch (err) {
+          svc.log.warn("verification: delivery failed", { delivery, event, error: (err as Error).message });
+          await callJson(svc.db, "coord.webhook_finish", ["github", delivery, false, (err as Error).message]);
+        }
+        await svc.syncCheckRuns();
+      });
+      return c.json({ status: "accepted" }, 202);
+    })
+    .post("/webhook/callback/:resultId", async (c) => {
+      const svc = svcFor();
+      if (!svc.config.callbackSecret) {
+        throw new ApiError(503, "callback_not_configured", "VERIFICATION_CALLBACK_SECRET is not set on the server; callbacks are refused until it is.");
+      }
+      const resultId = c.req.param("resultId");
+      if (!z.uuid().safeParse(resultId).success) throw new ApiError(404, "not_found", "No such verification result.");
+      const raw = await c.req.text();
+      const headers = {
+        "webhook-id": c.req.header("webhook-id") ?? "",
+        "webhook-timestamp": c.req.header("webhook-timestamp") ?? "",
+        "webhook-signature": c.req.header("webhook-signature") ?? "",
+      };
+      const check = await verifyCallback(svc.config.callbackSecret, resultId, raw, headers);
+      if (!check.ok) {
+        throw new ApiError(401, "invalid_signature", `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`);
+      }
+      const parsed = CallbackBody.safeParse(check.body);
+      if (!parsed.success) {
+        const field = parsed.error.issues[0]!;
+        throw new ApiError(400, "invalid_input", `Invalid callback — ${field.path.join(".") || "(body)"}: ${field.message}`, { field: field.path.join(".") });
+      }
+      const id = headers["webhook-id"].slice(0, 200);
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["callback", id, "result", null]);
+      if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
+      const b = parsed.data;
+      const rec = await callJson<{ ok: boolean; code?: string; changeset?: { id: string; state: string } }>(
+        svc.db, "coord.verification_record", [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"],
+      ).catch(async (err) => {
+        // Marked failed, so the sender's retry of this message id is processed again rather than answered "duplicate".
+        await callJson(svc.db, "coord.webhook_finish", ["callback", id, false, "recording failed"]).catch(() => {});
+        throw err;
+      });
+      await callJson(svc.db, "coord.webhook_finish", ["callback", id, rec.ok, rec.ok ? null : rec.code]);
+      if (!rec.ok) {
+        throw rec.code === "manual_tier"
+          ? new ApiError(403, "manual_tier", "Tier 4 is completed only by an admin review or GitHub's Approve action.")
+          : new ApiError(404, "not_found", "No such verification result.");
+      }
+      defer(c, () => svc.syncCheckRuns());
+      return c.json({ status: "recorded", changeset_id: rec.changeset!.id, state: rec.changeset!.state }, 200);
+    });
+}
