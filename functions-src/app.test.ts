@@ -112,7 +112,7 @@ forEachDatabase("app", (get) => {
 
   it("never leaks internals: a failing database call is a 500 with a request id and no SQL", async () => {
     const broken = { ...get().db, query: async () => { throw new Error('relation "coord.secret_table" does not exist'); } };
-    const app = createApp({ db: broken, config: testConfig(), log: silentLog });
+    const app = createApp({ db: broken, config: testConfig(), log: silentLog, env: {} });
     const res = await app.request("/status", { headers: agentHeaders("boom") });
     expect(res.status).toBe(500);
     const text = await res.text();
@@ -130,7 +130,7 @@ forEachDatabase("app", (get) => {
 describe("host guard", () => {
   it("answers 403 to a foreign Host or Origin when bound to loopback, and accepts localhost names on any port", async () => {
     const broken = { query: async () => [], exec: async () => {}, transaction: async () => { throw new Error(); }, listen: async () => async () => {}, close: async () => {}, kind: "pglite" as const };
-    const app = createApp({ db: broken, config: testConfig({ allowedHosts: ["localhost", "127.0.0.1", "[::1]"] }), log: silentLog });
+    const app = createApp({ db: broken, config: testConfig({ allowedHosts: ["localhost", "127.0.0.1", "[::1]"] }), log: silentLog, env: {} });
     expect((await app.request("http://evil.example/health")).status).toBe(403);
     expect((await app.request("http://127.0.0.1:9999/health", { headers: { Origin: "http://evil.example" } })).status).toBe(403);
     for (const host of ["http://localhost:1/health", "http://127.0.0.1:8787/health", "http://[::1]:8787/health"]) {

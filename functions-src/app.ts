@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
@@ -14,13 +14,38 @@ import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv } from "./types.ts";
-import { defaultVerificationCapability } from "./verification/capability.ts";
+import { verificationCapability } from "./verification/capability.ts";
 import { workCapability } from "./work/capability.ts";
 
-/** Every capability the app serves, in mount order. Each new capability adds itself here. */
-export const CAPABILITIES: Capability[] = [
-  statusCapability, identityCapability, locksCapability, workCapability, memoryCapability, defaultVerificationCapability,
-];
+/** Every capability the app serves, in mount order, configured from the host's environment. */
+export function defaultCapabilities(env: AppDeps["env"]): Capability[] {
+  return [statusCapability, identityCapability, locksCapability, workCapability, memoryCapability, verificationCapability(env)];
+}
+
+/** The body-size cap of each request: the app's default, or what a capability declares for one of its routes. */
+function bodyLimits(defaultMax: number, capabilities: Capability[]): MiddlewareHandler<AppEnv> {
+  const perPath = new Map<string, number>();
+  for (const cap of capabilities) {
+    for (const [path, max] of Object.entries(cap.bodyLimits ?? {})) {
+      perPath.set(path, max).set(`${FUNCTION_PREFIX}${path}`, max);
+    }
+  }
+  const limiters = new Map<number, MiddlewareHandler>();
+  const limiter = (max: number) => {
+    let l = limiters.get(max);
+    if (!l) {
+      l = bodyLimit({
+        maxSize: max,
+        onError: () => {
+          throw new ApiError(413, "body_too_large", `Request body is over ${max} bytes; send less per call (split batches).`);
+        },
+      });
+      limiters.set(max, l);
+    }
+    return l;
+  };
+  return (c, next) => limiter(perPath.get(c.req.path) ?? defaultMax)(c, next);
+}
 
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";
@@ -30,7 +55,7 @@ export const FUNCTION_PREFIX = "/coordinator";
  * tests all call this and serve `app.fetch`. Routes answer at the root (local) and under /coordinator
  * (as deployed on Supabase).
  */
-export function createApp(deps: AppDeps, capabilities: Capability[] = CAPABILITIES): Hono<AppEnv> {
+export function createApp(deps: AppDeps, capabilities: Capability[] = defaultCapabilities(deps.env)): Hono<AppEnv> {
   const auth = authenticate(deps);
 
   const api = new Hono<AppEnv>();
@@ -45,12 +70,7 @@ export function createApp(deps: AppDeps, capabilities: Capability[] = CAPABILITI
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(requestLog(deps.log));
   if (deps.config.allowedHosts) app.use(hostGuard(deps.config.allowedHosts));
-  app.use(bodyLimit({
-    maxSize: deps.config.maxBodyBytes,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", `Request body is over ${deps.config.maxBodyBytes} bytes; send less per call (split batches).`);
-    },
-  }));
+  app.use(bodyLimits(deps.config.maxBodyBytes, capabilities));
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedBody }));
   app.route(FUNCTION_PREFIX, api);
   app.route("/", api);

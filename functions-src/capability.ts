@@ -20,6 +20,11 @@ export interface Capability {
   name: string;
   operations: Operation[];
   resources?: ResourceDef[];
+  /**
+   * Routes that accept larger bodies than COORDINATOR_MAX_BODY_BYTES (path → bytes), e.g. GitHub's webhook, whose
+   * payloads may reach 25 MB. Every other route keeps the app's default cap.
+   */
+  bodyLimits?: Record<string, number>;
   /** Extra routes, mounted at the root; `auth` is the API-key middleware for those that need it. */
   routes?(deps: AppDeps, auth: MiddlewareHandler<AppEnv>): Hono<AppEnv>;
 }

@@ -18,6 +18,11 @@ export interface AppDeps {
   db: Db;
   config: AppConfig;
   log: Logger;
+  /**
+   * The host's environment (process.env, Deno.env), for capabilities with settings of their own — the gateway's
+   * GitHub App, webhook secrets, sandbox key. Tests pass their own record.
+   */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** What an operation runs with: the app's dependencies and the caller. */

@@ -49,7 +49,7 @@ async function main() {
     keyHint = "no API keys configured: every call will be refused (401). Set COORDINATION_API_KEYS or run `npm run keys -- create --agent ID`.";
   }
 
-  const app = createApp({ db, config, log });
+  const app = createApp({ db, config, log, env });
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     say(`Agent Coordinator listening on http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${info.port}`);
     say(`  database: ${db.kind} at ${location} (schema ${schemaVersion}${applied.length ? `, applied ${applied.length} migration(s)` : ""})`);

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe } from "vitest";
 import postgres from "postgres";
-import { createApp, CAPABILITIES } from "../functions-src/app.ts";
+import { createApp, defaultCapabilities } from "../functions-src/app.ts";
 import type { Capability } from "../functions-src/capability.ts";
 import { loadConfig, type AppConfig } from "../functions-src/config.ts";
 import { migrate } from "../functions-src/db/migrate.ts";
@@ -105,8 +105,8 @@ export function forEachDatabase(name: string, suite: (get: () => TestDatabase) =
 }
 
 /** Builds the app over a database with the test keys. */
-export function testApp(db: Db, capabilities: Capability[] = CAPABILITIES, config: AppConfig = testConfig()) {
-  const deps: AppDeps = { db, config, log: silentLog };
+export function testApp(db: Db, capabilities: Capability[] = defaultCapabilities({}), config: AppConfig = testConfig()) {
+  const deps: AppDeps = { db, config, log: silentLog, env: {} };
   return { app: createApp(deps, capabilities), deps };
 }
 

@@ -6,7 +6,7 @@ import { ApiError } from "../http/errors.ts";
 import { requireAdmin } from "../identity/auth.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
-import { hostEnv, loadVerificationConfig } from "./config.ts";
+import { loadVerificationConfig } from "./config.ts";
 import { E2BClient } from "./e2b.ts";
 import { GitHubClient } from "./github.ts";
 import { TIER_NAMES, VerificationService, type ChangesetView } from "./service.ts";
@@ -188,6 +188,8 @@ export function verificationCapability(env: Record<string, string | undefined>, 
   return {
     name: "verification",
     operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
+    // GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap.
+    bodyLimits: { "/webhook/github": 25 * 1024 * 1024 },
     routes(deps: AppDeps) {
       const svc = service(deps);
       // Results recorded by SQL triggers (the work queue's complete_work) announce themselves on coord_verification:
@@ -218,5 +220,3 @@ export function verificationCapability(env: Record<string, string | undefined>, 
   };
 }
 
-/** The capability as the app registers it, configured from the host's environment. */
-export const defaultVerificationCapability = verificationCapability(hostEnv());

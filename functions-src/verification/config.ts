@@ -66,8 +66,3 @@ export function loadVerificationConfig(env: Record<string, string | undefined>):
   };
 }
 
-/** The host's environment: process.env on Node, Deno.env on Deno, empty elsewhere. */
-export function hostEnv(): Record<string, string | undefined> {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> }; Deno?: { env: { toObject(): Record<string, string> } } };
-  return g.process?.env ?? g.Deno?.env.toObject() ?? {};
-}

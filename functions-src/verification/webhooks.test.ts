@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminHeaders, agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
+import { adminHeaders, agentHeaders, forEachDatabase, testApp, testConfig } from "../../test/helpers.ts";
 import { identityCapability } from "../identity/capability.ts";
 import { statusCapability } from "../status/capability.ts";
 import { verificationCapability } from "./capability.ts";
@@ -40,6 +40,16 @@ forEachDatabase("verification webhooks", (get) => {
   };
   const deliveries = (id: string) => get().db.query<{ state: string; attempts: number }>(
     "select state, attempts from coord.webhook_deliveries where source = 'github' and delivery_id = $1", [id]);
+
+  it("accepts GitHub-sized payloads above the app's general body cap; other routes keep it", async () => {
+    const { app: small } = testApp(get().db, [statusCapability, identityCapability, cap], testConfig({ maxBodyBytes: 1024 }));
+    const big = { ...(example("ping") as object), padding: "p".repeat(64 * 1024) };
+    const body = JSON.stringify(big);
+    const res = await small.request("/webhook/github", { method: "POST", body, headers: await githubHeaders("ping", "d-big-ping", body) });
+    expect(res.status).toBe(200);
+    const other = await small.request("/sessions/heartbeat", { method: "POST", body, headers: agentHeaders("big", { "X-Session-Id": "s" }) });
+    expect(other.status).toBe(413);
+  });
 
   it("ping answers 200", async () => {
     const res = await deliver("ping", example("ping"), "d-ping");
