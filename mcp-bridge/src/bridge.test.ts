@@ -83,7 +83,7 @@ describe("mcp-bridge as a child process", () => {
     expect(ended).toBe(true);
   });
 
-  it("carries the capabilities' tools: locks and work through the bridge, released when the session ends", async () => {
+  it("carries every capability's tools (locks, work, memory, verification); locks are released when the session ends", async () => {
     const transport = new StdioClientTransport({
       command: process.execPath, args: [BIN], stderr: "pipe",
       env: { PATH: process.env.PATH!, COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "bridge-worker", SESSION_ID: "bridge-tools" },
@@ -105,6 +105,25 @@ describe("mcp-bridge as a child process", () => {
     const task = (claimed.structuredContent as { tasks: Array<{ id: string; claim_token: number }> }).tasks[0]!;
     const done = await client.callTool({ name: "complete_work", arguments: { task_id: task.id, claim_token: task.claim_token, success: true, result: { ok: 1 } } });
     expect(done.isError).toBeFalsy();
+
+    const remembered = await client.callTool({ name: "remember", arguments: {
+      event_type: "build_fix", summary: "vitest 5 needs Node 22; pin vitest 4 on Node 20", tags: ["vitest", "node"] } });
+    expect(remembered.isError).toBeFalsy();
+    const recalled = await client.callTool({ name: "recall", arguments: { task_description: "which vitest works on node 20" } });
+    const hits = (recalled.structuredContent as { results: Array<{ summary: string }> }).results;
+    expect(hits[0]?.summary).toMatch(/vitest 4/);
+    const working = await client.callTool({ name: "remember", arguments: { layer: "working", summary: "goal: wire the bridge", kind: "goal" } });
+    expect(working.isError).toBeFalsy();
+    const context = await client.callTool({ name: "get_context", arguments: {} });
+    expect(JSON.stringify(context.structuredContent)).toContain("wire the bridge");
+
+    const change = await client.callTool({ name: "submit_changes", arguments: {
+      repo: "acme/app", commit_sha: "a".repeat(40), files: [{ path: "docs/guide.md", status: "modified", content: "# Guide\n" }] } });
+    expect(change.isError).toBeFalsy();
+    const changeset = change.structuredContent as { id: string; tier: number };
+    expect(changeset.tier).toBe(0);
+    const status = await client.callTool({ name: "verification_status", arguments: { id: changeset.id } });
+    expect((status.structuredContent as { id: string }).id).toBe(changeset.id);
 
     // A refusal comes back as an MCP error result an agent can read, not as a transport failure.
     const bad = await client.callTool({ name: "acquire_lock", arguments: { file_path: "../etc/passwd" } });
