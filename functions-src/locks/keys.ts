@@ -75,11 +75,12 @@ export const LockKey = z
   })
   .describe("Repo-relative file path, directory ending in / (covers everything under it), or api:/db:/feature: key");
 
-/** A repository namespace; `default` when none is given. */
-export const RepoName = z
+/** A repository namespace name (org/name style). */
+export const Repo = z
   .string()
   .max(200)
   .regex(/^[A-Za-z0-9_@-][A-Za-z0-9._@-]*(\/[A-Za-z0-9_@-][A-Za-z0-9._@-]*)*$/,
-    "use letters, digits and . _ @ -, segments separated by / and not starting with . (e.g. org/name)")
-  .default("default")
-  .describe("Repository namespace (default: 'default')");
+    "use letters, digits and . _ @ -, segments separated by / and not starting with . (e.g. org/name)");
+
+/** A repository namespace; `default` when none is given. */
+export const RepoName = Repo.default("default").describe("Repository namespace (default: 'default')");

@@ -4,6 +4,7 @@ import type { Capability } from "../capability.ts";
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import { requireAdmin } from "../identity/auth.ts";
+import { LockKey, Repo } from "../locks/keys.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { loadVerificationConfig } from "./config.ts";
@@ -91,7 +92,12 @@ export function verificationCapability(env: Record<string, string | undefined>, 
       commit_sha: SHA,
       files: z.array(FileIn).min(1).max(MAX_FILES, `at most ${MAX_FILES} files per change; split the change`),
       task_id: z.string().max(128).optional(),
-      lock_tokens: z.array(z.object({ path: z.string().max(1024).optional(), token: z.number().int() })).max(1000).optional(),
+      lock_tokens: z.array(z.object({
+        path: LockKey.optional(),
+        token: z.number().int().positive(),
+        repo: Repo.optional().describe("Lock repo (default: this change's repo if locks were taken there, else 'default')"),
+      })).max(1000).optional()
+        .describe("Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost)"),
       reverts_commit: SHA.optional(),
     }),
     output: ChangesetOut,

@@ -117,6 +117,13 @@ export class VerificationService {
       pr_number: input.prNumber ?? null,
       reverts_commit: input.revertsCommit ?? null,
     }]);
+    const refused = view as unknown as { ok?: boolean; code?: string; lost?: Array<{ path?: string; token: number }> };
+    if (refused.ok === false) {
+      const lost = (refused.lost ?? []).map((l) => `${l.path ?? "(any path)"} token ${l.token}`).join(", ");
+      throw new ApiError(409, "lock_lost",
+        `Lock no longer held: ${lost}. Another agent may have changed these files since; re-acquire, re-check your ` +
+        "change against the current code, and submit again. Nothing was recorded.", { lost: refused.lost });
+    }
     if (view.existing) return view;
     await this.startExecutors(view);
     await this.syncCheckRuns();

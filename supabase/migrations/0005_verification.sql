@@ -307,8 +307,25 @@ declare
   v_rid uuid;
   v_exec text;
   v_reverted coord.changesets;
+  v_lost jsonb;
   t int;
 begin
+  -- Fencing: a change made under locks names their tokens. A token that no longer holds its lock (expired,
+  -- released, taken over since) means the change may have raced another agent's: refuse it, record nothing.
+  -- Tokens name a lock repo (default: the change's repo when locks were taken there, else 'default').
+  select jsonb_agg(lt) into v_lost
+    from jsonb_array_elements(coalesce(p->'lock_tokens', '[]'::jsonb)) as lt
+   where not case
+           when lt ? 'path' then coord.lock_token_valid(
+             coalesce(lt->>'repo', case when coord.lock_repo_known(p->>'repo') then p->>'repo' else 'default' end),
+             p->>'agent_id', lt->>'path', (lt->>'token')::bigint)
+           else exists (select 1 from coord.locks l
+                         where l.agent_id = p->>'agent_id' and l.token = (lt->>'token')::bigint and l.expires_at > now())
+         end;
+  if v_lost is not null then
+    return jsonb_build_object('ok', false, 'code', 'lock_lost', 'lost', v_lost);
+  end if;
+
   -- Trust: raise by one, or lower by at most one, never below the floor of the matched policies.
   v_trust := coord.verification_trust_of(p->>'agent_id');
   v_tier := coord.verification_final_tier(v_base, v_floor, (v_trust->>'adjustment')::int);
