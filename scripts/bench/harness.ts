@@ -182,7 +182,8 @@ export async function startServer(kind: "postgres" | "pglite", databaseUrl?: str
   const dataDir = kind === "pglite" ? await mkdtemp(join(tmpdir(), "coord-bench-")) : undefined;
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "scripts/start.ts")], {
     cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
+    // The server's start-up lines would drown the table: keep them, and show them only if it fails to start.
+    stdio: ["ignore", "ignore", "pipe"],
     env: {
       ...process.env,
       PORT: String(port),
@@ -195,8 +196,13 @@ export async function startServer(kind: "postgres" | "pglite", databaseUrl?: str
       ...env,
     },
   });
+  let output = "";
+  child.stderr!.on("data", (d) => { output = (output + d).slice(-4000); });
   const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(url, child);
+  await waitHealthy(url, child).catch((err: Error) => {
+    child.kill("SIGKILL");
+    throw new Error(`${err.message}:\n${output}`);
+  });
   return {
     url,
     kind,
