@@ -47,17 +47,27 @@ comment on function coord.lock_key_valid(text) is
 
 create function coord.lock_ancestors(p_key text)
 returns text[]
-language sql
+language plpgsql
 immutable
 strict
 parallel safe
 set search_path = ''
 as $$
-  select coalesce(array_agg(a order by n), '{}')
-    from (select n, array_to_string(parts[1:n], '/') || '/' as a
-            from string_to_array(p_key, '/') as parts,
-                 generate_series(1, cardinality(parts) - 1) as n) s
-   where a <> p_key
+declare
+  parts text[] := string_to_array(p_key, '/');
+  acc text := '';
+  result text[] := '{}';
+begin
+  -- A loop, not a query: a SQL-language function with a FROM clause is planned anew on every call on Postgres 15,
+  -- and this one runs for every key of every acquire.
+  for i in 1 .. cardinality(parts) - 1 loop
+    acc := acc || parts[i] || '/';
+    if acc <> p_key then
+      result := result || acc;
+    end if;
+  end loop;
+  return result;
+end;
 $$;
 comment on function coord.lock_ancestors(text) is
   'The scopes (directory keys) strictly above a key, outermost first: src/auth/a.ts -> {src/, src/auth/}.';
@@ -135,24 +145,35 @@ comment on function coord.lock_guard(text, text[]) is
 
 create function coord.lock_conflicts(p_repo text, p_keys text[], p_now timestamptz)
 returns setof coord.locks
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  -- Three index probes per key (same key, ancestor scopes, contents of a scope) instead of one OR the planner
-  -- cannot use an index for. In the C collation a scope's contents are the range [scope, scope-without-/ || '0').
-  select distinct l.*
-    from unnest(p_keys) as k
-    cross join lateral (
-      select * from coord.locks x where x.repo = p_repo and x.key = k
-      union all
-      select * from coord.locks x where x.repo = p_repo and x.key = any(coord.lock_ancestors(k))
-      union all
-      select * from coord.locks x
-       where right(k, 1) = '/' and x.repo = p_repo
-         and x.key > k collate "C" and x.key < (left(k, -1) || '0') collate "C"
-    ) l
-   where l.expires_at > p_now
+declare
+  v_probe text[] := p_keys;
+  v_scopes text[];
+  k text;
+begin
+  -- Equal keys and ancestor scopes are point lookups: one index probe with every key and every ancestor at once.
+  -- The array carries the column's collation ("C"), or the planner cannot probe the index with it.
+  foreach k in array p_keys loop
+    v_probe := v_probe || coord.lock_ancestors(k);
+  end loop;
+  v_scopes := array(select d from unnest(p_keys) as d where right(d, 1) = '/');
+  if cardinality(v_scopes) = 0 then
+    return query
+      select * from coord.locks x where x.repo = p_repo and x.key = any(v_probe collate "C") and x.expires_at > p_now;
+    return;
+  end if;
+  -- A requested scope also conflicts with everything inside it: in the C collation, the range
+  -- [scope, scope-without-/ || '0').
+  return query
+    select * from coord.locks x where x.repo = p_repo and x.key = any(v_probe collate "C") and x.expires_at > p_now
+    union
+    select x.* from unnest(v_scopes) as d
+      join coord.locks x on x.repo = p_repo and x.key > d collate "C" and x.key < (left(d, -1) || '0') collate "C"
+     where x.expires_at > p_now;
+end;
 $$;
 comment on function coord.lock_conflicts(text, text[], timestamptz) is
   'Internal: live locks (at p_now) in a repo that overlap any of the keys, whoever holds them.';
@@ -397,7 +418,7 @@ as $$
   select exists (
     select 1 from coord.locks l
      where l.repo = p_repo and l.agent_id = p_agent_id and l.token = p_token and l.expires_at > clock_timestamp()
-       and (l.key = p_key or l.key = any(coord.lock_ancestors(p_key))))
+       and (l.key = p_key or l.key = any(coord.lock_ancestors(p_key) collate "C")))
 $$;
 comment on function coord.lock_token_valid(text, text, text, bigint) is
   'Fencing check for other capabilities to call inside their own transactions: true when the agent holds a live '
@@ -418,7 +439,7 @@ begin
   end if;
   select jsonb_agg(coord.lock_json(c) order by c.key) into v_current
     from coord.lock_conflicts(p_repo, array[p_key], clock_timestamp()) c
-   where c.key = p_key or c.key = any(coord.lock_ancestors(p_key));
+   where c.key = p_key or c.key = any(coord.lock_ancestors(p_key) collate "C");
   return jsonb_build_object('ok', true, 'repo', p_repo, 'key', p_key, 'agent_id', p_agent_id, 'token', p_token,
                             'held', coord.lock_token_valid(p_repo, p_agent_id, p_key, p_token),
                             'current', coalesce(v_current, '[]'::jsonb));
