@@ -73,6 +73,7 @@ async function contend(clients: number, attemptsEach: number, attempt: (client: 
   return { grants, refused };
 }
 
+// Concurrency is only meaningful on the real server (PGlite serialises every query); CI sets DATABASE_URL.
 describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
   let pg: Awaited<ReturnType<typeof freshPostgres>>;
   beforeAll(async () => {

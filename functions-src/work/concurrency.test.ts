@@ -102,6 +102,7 @@ describe("exactly-once checker", () => {
   });
 });
 
+// Concurrency is only meaningful on the real server (PGlite serialises every query); CI sets DATABASE_URL.
 describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
   let pg: Awaited<ReturnType<typeof freshPostgres>>;
   beforeAll(async () => { pg = await freshPostgres({ max: 40 }); });
