@@ -13,8 +13,9 @@ comment on schema coord is 'Agent Coordinator: private tables and the SQL functi
 revoke all on schema coord from public;
 grant usage on schema coord to service_role, anon, authenticated;
 
--- Functions are executable by PUBLIC by default; no function in this schema should be.
-alter default privileges in schema coord revoke execute on functions from public;
+-- Functions are executable by PUBLIC by default, and a per-schema default privilege cannot take that away (it can
+-- only add to the global default). So every migration ends by revoking EXECUTE on the schema's functions from
+-- PUBLIC and the API roles; test/rls.test.ts calls them as `anon` to prove it.
 alter default privileges in schema coord grant execute on functions to service_role;
 alter default privileges in schema coord grant all on tables to service_role;
 alter default privileges in schema coord grant all on sequences to service_role;
@@ -364,3 +365,4 @@ create policy agents_presence_read on coord.agents for select to anon, authentic
 
 grant all on all tables in schema coord to service_role;
 grant execute on all functions in schema coord to service_role;
+revoke execute on all functions in schema coord from public, anon, authenticated;

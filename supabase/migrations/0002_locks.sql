@@ -584,3 +584,6 @@ create policy locks_active_read on coord.locks for select to anon, authenticated
 
 grant all on coord.locks, coord.lock_repos to service_role;
 grant execute on all functions in schema coord to service_role;
+
+-- Nothing in coord is executable by PUBLIC or the API roles (see 0001): only through the app's connection.
+revoke execute on all functions in schema coord from public, anon, authenticated;

@@ -720,3 +720,6 @@ grant all on coord.tasks, coord.task_deps to service_role;
 grant execute on all functions in schema coord to service_role;
 revoke execute on function coord.task_json(coord.tasks), coord.fail_dependents(uuid, text), coord.release_dependents(uuid),
   coord.requeue_lost(uuid, text) from public;
+
+-- Nothing in coord is executable by PUBLIC or the API roles (see 0001): only through the app's connection.
+revoke execute on all functions in schema coord from public, anon, authenticated;

@@ -871,3 +871,6 @@ grant all on coord.memory_settings, coord.memory_words, coord.memories, coord.me
 grant execute on function coord.remember(text, text, jsonb), coord.recall(text, text, jsonb),
   coord.memory_details(text, text, bigint[]), coord.working_add(text, text, jsonb), coord.working_context(text, text),
   coord.skill_outcome(text, text, text, text, text), coord.memory_retention(int), coord.redact(text) to service_role;
+
+-- Nothing in coord is executable by PUBLIC or the API roles (see 0001): only through the app's connection.
+revoke execute on all functions in schema coord from public, anon, authenticated;

@@ -789,3 +789,6 @@ alter table coord.webhook_deliveries    enable row level security;
 revoke execute on function coord.verification_task_finished() from public;
 grant all on all tables in schema coord to service_role;
 grant execute on all functions in schema coord to service_role;
+
+-- Nothing in coord is executable by PUBLIC or the API roles (see 0001): only through the app's connection.
+revoke execute on all functions in schema coord from public, anon, authenticated;
