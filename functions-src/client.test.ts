@@ -2,6 +2,7 @@ import { expect, it } from "vitest";
 import { createCoordinatorClient, CoordinatorError } from "./client.ts";
 import { heartbeat, whoami } from "./identity/capability.ts";
 import { status } from "./status/capability.ts";
+import { submitChangesContract, verificationStatusContract } from "./verification/capability.ts";
 import { AGENT_KEY, forEachDatabase, testApp } from "../test/helpers.ts";
 
 forEachDatabase("typed client", (get) => {
@@ -20,6 +21,15 @@ forEachDatabase("typed client", (get) => {
     expect(s.schema_version).toMatch(/^\d{4}_/);
     const hb = await client({ sessionId: "cloud-s1" }).call(heartbeat, {});
     expect(hb.session_id).toBe("cloud-s1");
+  });
+
+  it("calls a capability's operations through their exported contracts (path parameters filled from the input)", async () => {
+    const changeset = await client().call(submitChangesContract, {
+      repo: "acme/client", commit_sha: "c".repeat(40), files: [{ path: "README.md", status: "modified" }],
+    });
+    expect(changeset).toMatchObject({ repo: "acme/client", tier: 0 });
+    const again = await client().call(verificationStatusContract, { id: changeset.id });
+    expect(again.id).toBe(changeset.id);
   });
 
   it("turns refusals into CoordinatorError with the code and message", async () => {

@@ -6,7 +6,7 @@
  *   const me = await coord.call(whoami, {});
  */
 import type { z } from "zod";
-import type { Operation } from "./ops/operation.ts";
+import type { OperationContract } from "./ops/operation.ts";
 
 export interface ClientOptions {
   /** The coordinator's base URL (local `http://127.0.0.1:8787`, or the Supabase function URL). */
@@ -27,7 +27,7 @@ export class CoordinatorError extends Error {
   }
 }
 
-type AnyOperation = Operation<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>>;
+type AnyOperation = OperationContract<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>>;
 
 export function createCoordinatorClient(options: ClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, "");
@@ -40,7 +40,10 @@ export function createCoordinatorClient(options: ClientOptions) {
   };
 
   return {
-    /** Calls one operation over REST and returns its typed answer; throws CoordinatorError on a refusal. */
+    /**
+     * Calls one operation over REST and returns its typed answer; throws CoordinatorError on a refusal. Takes an
+     * operation or its contract (e.g. `submitChangesContract`).
+     */
     async call<Op extends AnyOperation>(op: Op, input: z.input<Op["input"]>): Promise<z.output<Op["output"]>> {
       const fields: Record<string, unknown> = { ...(input as Record<string, unknown>) };
       const path = op.http.path.replace(/:([A-Za-z_]+)/g, (_, name: string) => {

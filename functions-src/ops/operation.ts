@@ -38,6 +38,18 @@ export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject 
   summarize(output: z.output<O>): string;
 }
 
+/**
+ * What a caller needs of an operation — name, schemas, hints, route — without its implementation. A capability that
+ * builds its operations from configuration exports their contracts, so the typed client can call them.
+ */
+export type OperationContract<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> =
+  Omit<Operation<I, O>, "run" | "summarize">;
+
+/** Declares an operation's contract with its types inferred from the schemas. */
+export function defineContract<I extends AnyObject, O extends AnyObject>(c: OperationContract<I, O>): OperationContract<I, O> {
+  return c;
+}
+
 /** Declares an operation with its types inferred from the schemas. */
 export function defineOperation<I extends AnyObject, O extends AnyObject>(op: Operation<I, O>): Operation<I, O> {
   return op;

@@ -5,7 +5,7 @@ import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import { requireAdmin } from "../identity/auth.ts";
 import { LockKey, Repo } from "../locks/keys.ts";
-import { defineOperation } from "../ops/operation.ts";
+import { defineContract, defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { loadVerificationConfig } from "./config.ts";
 import { E2BClient } from "./e2b.ts";
@@ -54,6 +54,41 @@ export interface VerificationCapability extends Capability {
   service(deps: Pick<AppDeps, "db" | "log">): VerificationService;
 }
 
+/** `submit_changes`: what a cloud agent calls through the typed client; implemented in the capability below. */
+export const submitChangesContract = defineContract({
+  name: "submit_changes",
+  title: "Submit changes for verification",
+  description: "Submit a commit's changed files for verification. Answers the tier, why, and each tier's state.",
+  input: z.object({
+    repo: REPO,
+    branch: z.string().min(1).max(255).optional(),
+    commit_sha: SHA,
+    files: z.array(FileIn).min(1).max(MAX_FILES, `at most ${MAX_FILES} files per change; split the change`),
+    task_id: z.string().max(128).optional(),
+    lock_tokens: z.array(z.object({
+      path: LockKey.optional(),
+      token: z.number().int().positive(),
+      repo: Repo.optional().describe("Lock repo (default: this change's repo if locks were taken there, else 'default')"),
+    })).max(1000).optional()
+      .describe("Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost)"),
+    reverts_commit: SHA.optional(),
+  }),
+  output: ChangesetOut,
+  hints: { idempotentHint: true, openWorldHint: true },
+  http: { method: "POST", path: "/webhook/agent", status: 201 },
+});
+
+/** `verification_status`: the changeset document, by id. */
+export const verificationStatusContract = defineContract({
+  name: "verification_status",
+  title: "Verification status",
+  description: "A changeset's state, tier, reasons and per-tier results.",
+  input: z.object({ id: z.uuid() }),
+  output: ChangesetOut,
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/changesets/:id" },
+});
+
 /**
  * Builds the verification capability from an environment record (GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN or
  * GITHUB_APP_ID/GITHUB_APP_PRIVATE_KEY, VERIFICATION_CALLBACK_SECRET, E2B_API_KEY, …; see docs/VERIFICATION.md).
@@ -83,26 +118,7 @@ export function verificationCapability(env: Record<string, string | undefined>, 
   };
 
   const submitChanges = defineOperation({
-    name: "submit_changes",
-    title: "Submit changes for verification",
-    description: "Submit a commit's changed files for verification. Answers the tier, why, and each tier's state.",
-    input: z.object({
-      repo: REPO,
-      branch: z.string().min(1).max(255).optional(),
-      commit_sha: SHA,
-      files: z.array(FileIn).min(1).max(MAX_FILES, `at most ${MAX_FILES} files per change; split the change`),
-      task_id: z.string().max(128).optional(),
-      lock_tokens: z.array(z.object({
-        path: LockKey.optional(),
-        token: z.number().int().positive(),
-        repo: Repo.optional().describe("Lock repo (default: this change's repo if locks were taken there, else 'default')"),
-      })).max(1000).optional()
-        .describe("Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost)"),
-      reverts_commit: SHA.optional(),
-    }),
-    output: ChangesetOut,
-    hints: { idempotentHint: true, openWorldHint: true },
-    http: { method: "POST", path: "/webhook/agent", status: 201 },
+    ...submitChangesContract,
     run: (ctx, i) => service(ctx).submit({
       source: "agent", repo: i.repo, branch: i.branch ?? null, commitSha: i.commit_sha, agentId: ctx.identity.agentId,
       sessionId: ctx.identity.sessionId, taskId: i.task_id, lockTokens: i.lock_tokens, files: i.files, revertsCommit: i.reverts_commit,
@@ -111,13 +127,7 @@ export function verificationCapability(env: Record<string, string | undefined>, 
   });
 
   const verificationStatus = defineOperation({
-    name: "verification_status",
-    title: "Verification status",
-    description: "A changeset's state, tier, reasons and per-tier results.",
-    input: z.object({ id: z.uuid() }),
-    output: ChangesetOut,
-    hints: { readOnlyHint: true, idempotentHint: true },
-    http: { method: "GET", path: "/changesets/:id" },
+    ...verificationStatusContract,
     run: async (ctx, i) => {
       const v = await service(ctx).status(i.id);
       if (!v) throw new ApiError(404, "not_found", `No changeset ${i.id}; submit_changes answers the id.`);
