@@ -347,11 +347,12 @@ begin
     end if;
   end loop;
 
+  -- One primary-key probe per task (a lateral lookup): a plain join may be planned as a scan of the whole table.
   select jsonb_agg(jsonb_build_object('id', t.id, 'status', t.status, 'deduplicated', (o ->> 'deduplicated')::boolean,
                                       'pending_deps', t.pending_deps) order by ord)
     into v_out
     from jsonb_array_elements(v_out) with ordinality as x(o, ord)
-    join coord.tasks t on t.id = (o ->> 'id')::uuid;
+    cross join lateral (select id, status, pending_deps from coord.tasks where id = (x.o ->> 'id')::uuid) t;
   return jsonb_build_object('tasks', v_out);
 end;
 $$;
