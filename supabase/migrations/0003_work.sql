@@ -696,6 +696,9 @@ begin
     if v_n > 0 then
       perform coord.emit('task.renewed', new.agent_id, new.session_id, new.session_id, jsonb_build_object('claims', v_n));
     end if;
+    -- Every live bridge heartbeats every 30 s: that is the queue's clock when nobody is claiming. Leases of dead
+    -- agents come back to the queue (and their dependents stop waiting on them) without a claim to trigger it.
+    perform coord.reap_tasks();
   end if;
   return null;
 end;
