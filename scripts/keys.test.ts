@@ -55,6 +55,17 @@ describe("npm run keys (database keys)", () => {
     }
   });
 
+  it("refuses to open a data directory another process is using, instead of corrupting it", async () => {
+    const opened = await openDatabase(env());
+    try {
+      await expect(keys("list")).rejects.toMatchObject({ stderr: expect.stringMatching(/in use by process \d+ \(npm start\?\)/) });
+    } finally {
+      await opened.db.close();
+    }
+    // Closed cleanly: the lock is gone and the next process gets in.
+    await expect(keys("list")).resolves.toBeTruthy();
+  });
+
   it("refuses bad arguments with a message and a non-zero exit", async () => {
     await expect(keys("create", "--agent", "bad id")).rejects.toMatchObject({ stderr: expect.stringMatching(/--agent ID is required/) });
     await expect(keys("create", "--agent", "a", "--trust", "9")).rejects.toMatchObject({ stderr: expect.stringMatching(/--trust must be/) });

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Db } from "./port.ts";
 import { createPostgresDb } from "./postgres.ts";
@@ -30,6 +30,49 @@ export async function openDatabase(env: Record<string, string | undefined>): Pro
   }
   const dataDir = resolve(env.COORDINATOR_DATA_DIR ?? ".coordinator");
   await mkdir(dataDir, { recursive: true });
-  const { createPgliteDb } = await import("./pglite.ts");
-  return { db: await createPgliteDb({ dataDir: resolve(dataDir, "pgdata") }), location: dataDir };
+  const unlock = await lockDataDir(dataDir);
+  try {
+    const { createPgliteDb } = await import("./pglite.ts");
+    const db = await createPgliteDb({ dataDir: resolve(dataDir, "pgdata") });
+    const close = db.close.bind(db);
+    return { db: { ...db, close: async () => { await close(); await unlock(); } }, location: dataDir };
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same directory (`npm run keys` while `npm start`
+ * runs) would corrupt it. A lock file with the owner's pid refuses that with a clear message; a stale one (its
+ * process gone) is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = resolve(dataDir, "pglite.lock");
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(file, "wx", 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+        throw new Error(`the data directory ${dataDir} is in use by process ${owner} (npm start?): stop it first, ` +
+          "or point DATABASE_URL at a Postgres server to share one database between processes");
+      }
+      await rm(file, { force: true });
+    }
+  }
+  throw new Error(`could not lock the data directory ${dataDir}`);
 }
