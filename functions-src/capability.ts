@@ -25,6 +25,11 @@ export interface Capability {
    * payloads may reach 25 MB. Every other route keeps the app's default cap.
    */
   bodyLimits?: Record<string, number>;
+  /**
+   * Periodic upkeep (sweeps, reaping, retention). Long-lived hosts run it on a timer (`npm start`: every
+   * COORDINATOR_MAINTENANCE_MINUTES); on Supabase the same SQL is scheduled with pg_cron (docs/ARCHITECTURE.md).
+   */
+  maintenance?(deps: AppDeps): Promise<unknown>;
   /** Extra routes, mounted at the root; `auth` is the API-key middleware for those that need it. */
   routes?(deps: AppDeps, auth: MiddlewareHandler<AppEnv>): Hono<AppEnv>;
 }

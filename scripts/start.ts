@@ -6,12 +6,13 @@
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { createApp } from "../functions-src/app.ts";
+import { createApp, defaultCapabilities } from "../functions-src/app.ts";
 import { ConfigError, loadConfig, LOOPBACK_HOSTS } from "../functions-src/config.ts";
 import { migrate } from "../functions-src/db/migrate.ts";
 import { openDatabase } from "../functions-src/db/open.ts";
 import { generateApiKey } from "../functions-src/identity/keys.ts";
 import { createLogger } from "../functions-src/http/log.ts";
+import { runMaintenance } from "../functions-src/maintenance.ts";
 
 const env = process.env;
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -49,7 +50,16 @@ async function main() {
     keyHint = "no API keys configured: every call will be refused (401). Set COORDINATION_API_KEYS or run `npm run keys -- create --agent ID`.";
   }
 
-  const app = createApp({ db, config, log, env });
+  const deps = { db, config, log, env };
+  const capabilities = defaultCapabilities(env);
+  const app = createApp(deps, capabilities);
+
+  // Upkeep (expired locks, lost leases, memory retention) on a timer: a laptop has no pg_cron.
+  const minutes = Number(env.COORDINATOR_MAINTENANCE_MINUTES ?? 60);
+  const maintain = () => runMaintenance(deps, capabilities).then((report) => log.info("maintenance", report));
+  const maintenance = minutes > 0 ? setInterval(() => void maintain(), minutes * 60_000) : undefined;
+  maintenance?.unref();
+  void maintain();
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     say(`Agent Coordinator listening on http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${info.port}`);
     say(`  database: ${db.kind} at ${location} (schema ${schemaVersion}${applied.length ? `, applied ${applied.length} migration(s)` : ""})`);
@@ -62,6 +72,7 @@ async function main() {
     if (closing) return;
     closing = true;
     say(`${signal}: closing`);
+    clearInterval(maintenance);
     server.close();
     await db.close();
     process.exit(0);

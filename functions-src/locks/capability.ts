@@ -156,6 +156,8 @@ export const sweepLocks = defineOperation({
 
 export const locksCapability: Capability = {
   name: "locks",
+  // Expired locks never block anyone, but swept rows keep the table (and check_locks) small.
+  maintenance: (deps) => callJson(deps.db, "coord.sweep_expired_locks", [1000]),
   operations: [acquireLock, releaseLock, checkLocksOp, verifyLockOp, sweepLocks],
   resources: [
     {

@@ -107,5 +107,7 @@ export const memoryRetention = defineOperation({
 
 export const memoryCapability: Capability = {
   name: "memory",
+  // Retention with the configured age (setting retention_days); it also refreshes recall's statistics.
+  maintenance: (deps) => memory.retention(deps, undefined),
   operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention],
 };

@@ -76,6 +76,6 @@ export async function skillOutcome(ctx: OpContext, input: z.output<typeof SkillO
 }
 
 /** Archives old unused episodic memories. */
-export function retention(ctx: OpContext, ageDays: number | undefined): Promise<z.output<typeof RetentionOut>> {
+export function retention(ctx: Pick<OpContext, "db">, ageDays: number | undefined): Promise<z.output<typeof RetentionOut>> {
   return callJson(ctx.db, "coord.memory_retention", [ageDays ?? null]);
 }

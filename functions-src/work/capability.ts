@@ -191,6 +191,8 @@ export const workDepth = defineOperation({
 
 export const workCapability: Capability = {
   name: "work",
+  // Claims and heartbeats reap too; this covers a queue nobody is touching.
+  maintenance: (deps) => callJson(deps.db, "coord.reap_tasks"),
   operations: [submitWork, submitWorkBatch, getWork, completeWork, completeWorkBatch, renewWork, cancelWork, inspectWork, listWork, workDepth],
   resources: [
     {

@@ -1,0 +1,20 @@
+import type { Capability } from "./capability.ts";
+import type { AppDeps } from "./types.ts";
+
+/**
+ * Runs every capability's periodic upkeep once. Each task is independent: one failing is logged and the others
+ * still run. Answers what each did (or its error), for logs and tests.
+ */
+export async function runMaintenance(deps: AppDeps, capabilities: Capability[]): Promise<Record<string, unknown>> {
+  const report: Record<string, unknown> = {};
+  for (const cap of capabilities) {
+    if (!cap.maintenance) continue;
+    try {
+      report[cap.name] = await cap.maintenance(deps);
+    } catch (err) {
+      report[cap.name] = { error: (err as Error).message };
+      deps.log.warn("maintenance failed", { capability: cap.name, error: (err as Error).message });
+    }
+  }
+  return report;
+}
