@@ -29,6 +29,8 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
       cwd: ROOT,
       env: { ...process.env, DATABASE_URL: pg.url, PORT: String(port), COORDINATION_API_KEYS: AGENT_KEY, LOG_LEVEL: "warn", NO_COLOR: "1" },
       stdio: ["ignore", "ignore", "pipe"],
+      // Its own process group: the npm shim starts `deno task`, which starts `deno run`; stopping the group stops all.
+      detached: true,
     });
     child.stderr!.on("data", (d) => (stderr += d));
     const until = Date.now() + 110_000;
@@ -43,7 +45,15 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
   }, 120_000);
 
   afterAll(async () => {
-    child?.kill("SIGTERM");
+    if (child?.pid && child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
     await pg?.drop();
   });
 
