@@ -39,7 +39,8 @@ async function main() {
   const { applied, schemaVersion } = await migrate(db);
 
   let keyHint: string;
-  const [{ n: dbKeys }] = await db.query<{ n: number }>("select count(*)::int as n from coord.api_keys where revoked_at is null") as [{ n: number }];
+  const [row] = await db.query<{ n: number }>("select count(*)::int as n from coord.api_keys where revoked_at is null");
+  const dbKeys = row?.n ?? 0;
   if (config.apiKeys.length > 0 || dbKeys > 0) {
     keyHint = `keys: ${config.apiKeys.length} from COORDINATION_API_KEYS/COORDINATION_ADMIN_KEYS, ${dbKeys} in the database (npm run keys -- create --agent ID)`;
   } else if (db.kind === "pglite") {

@@ -5,18 +5,19 @@ import { ApiError } from "../http/errors.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
 import { constantTimeEqual, sha256Bytes, toHex } from "./keys.ts";
 
-const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
-const TYPE_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+// Each header's pattern and the rule a refusal states, so the message always matches the check.
+const ID = { pattern: /^[A-Za-z0-9._:@-]{1,128}$/, rule: "1–128 of letters, digits and . _ : @ -" };
+const TYPE = { pattern: /^[A-Za-z0-9._-]{1,64}$/, rule: "1–64 of letters, digits and . _ -" };
 const DEFAULT_TRUST = 2;
 // Presence is kept to this resolution for keys from the environment, which need no database lookup:
 // one write per agent session every few seconds instead of one per request.
 const TOUCH_INTERVAL_MS = 5_000;
 
-function header(c: { req: { header(name: string): string | undefined } }, name: string, pattern: RegExp, what: string) {
+function header(c: { req: { header(name: string): string | undefined } }, name: string, spec: typeof ID, what: string) {
   const v = c.req.header(name)?.trim();
   if (v === undefined || v === "") return null;
-  if (!pattern.test(v)) {
-    throw new ApiError(400, "invalid_header", `${name} is not a valid ${what}: use 1–${what === "agent type" ? 64 : 128} of letters, digits and . _ : @ -`, { field: name });
+  if (!spec.pattern.test(v)) {
+    throw new ApiError(400, "invalid_header", `${name} is not a valid ${what}: use ${spec.rule}`, { field: name });
   }
   return v;
 }
@@ -65,9 +66,9 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     if (!key) {
       throw new ApiError(401, "missing_key", "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.");
     }
-    const agentHeader = header(c, "x-agent-id", ID_PATTERN, "agent id");
-    const typeHeader = header(c, "x-agent-type", TYPE_PATTERN, "agent type");
-    const sessionId = header(c, "x-session-id", ID_PATTERN, "session id");
+    const agentHeader = header(c, "x-agent-id", ID, "agent id");
+    const typeHeader = header(c, "x-agent-type", TYPE, "agent type");
+    const sessionId = header(c, "x-session-id", ID, "session id");
 
     const digest = await sha256Bytes(key);
     // Check every configured key, without stopping at a match, so timing does not tell which entry matched.

@@ -55,11 +55,6 @@ export function defineOperation<I extends AnyObject, O extends AnyObject>(op: Op
   return op;
 }
 
-/** The input of an operation, by its declaration. */
-export type OperationInput<Op> = Op extends Operation<infer I, AnyObject> ? z.input<I> : never;
-/** The output of an operation, by its declaration. */
-export type OperationOutput<Op> = Op extends Operation<AnyObject, infer O> ? z.output<O> : never;
-
 /** Formats zod issues as one actionable sentence plus the fields, for a 400 or an MCP error. */
 export function invalidInput(error: z.ZodError): ApiError {
   const fields = error.issues.slice(0, 10).map((i) => ({ field: i.path.join(".") || "(body)", message: i.message }));
@@ -74,10 +69,11 @@ export function parseInput<I extends AnyObject>(schema: I, raw: unknown): z.outp
   return r.data;
 }
 
+/** The type under optional/default/nullable wrappers: what a query-string value must become. */
 function unwrap(t: z.ZodType): z.ZodType {
-  let cur = t as z.ZodType & { unwrap?: () => z.ZodType; def?: { innerType?: z.ZodType } };
+  let cur = t;
   while (cur instanceof z.ZodOptional || cur instanceof z.ZodDefault || cur instanceof z.ZodNullable) {
-    cur = (cur as unknown as { def: { innerType: z.ZodType } }).def.innerType as typeof cur;
+    cur = cur.def.innerType as z.ZodType;
   }
   return cur;
 }
