@@ -28,7 +28,10 @@ const hubs = new WeakMap<Db, Map<string, Hub>>();
 
 function hub(db: Db, channel: string): Hub {
   let byChannel = hubs.get(db);
-  if (!byChannel) hubs.set(db, (byChannel = new Map()));
+  if (!byChannel) {
+    byChannel = new Map();
+    hubs.set(db, byChannel);
+  }
   let h = byChannel.get(channel);
   if (!h) {
     const subscribers = new Set<(n: Notice) => void>();
@@ -43,7 +46,8 @@ function hub(db: Db, channel: string): Hub {
       }
       for (const s of subscribers) s(notice);
     }).then(() => undefined, () => undefined);
-    byChannel.set(channel, (h = { subscribers, listening }));
+    h = { subscribers, listening };
+    byChannel.set(channel, h);
   }
   return h;
 }

@@ -21,6 +21,7 @@ export type KeyResult = { ok: true; key: string } | { ok: false; error: string }
  */
 export function normalizeKey(raw: string): KeyResult {
   if (raw.includes("\u0000")) return { ok: false, error: "contains a NUL character" };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   if (/[\u0001-\u001f\u007f]/.test(raw)) return { ok: false, error: "contains a control character" };
   const prefix = LOGICAL_PREFIX.exec(raw)?.[0] ?? "";
   const body = raw.slice(prefix.length).replaceAll("\\", "/");

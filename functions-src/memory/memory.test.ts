@@ -186,6 +186,7 @@ forEachDatabase("memory", (get) => {
       const a = await post("/memory", { layer: "procedural", name: "release-hotfix", summary: "Release a hotfix to production", steps: ["branch from tag", "cherry-pick", "tag and deploy"], repo: "p1" });
       const b = await post("/memory", { layer: "procedural", name: "release-hotfix-fast", summary: "Release a hotfix to production quickly", steps: ["deploy from main"], repo: "p1" });
       expect(a.body).toMatchObject({ layer: "procedural", status: "stored" });
+      expect(b.body).toMatchObject({ layer: "procedural", status: "stored" });
       const again = await post("/memory", { layer: "procedural", name: "release-hotfix", summary: "Release a hotfix to production", repo: "p1" });
       expect(again.body).toMatchObject({ id: a.body.id, status: "updated" });
       const order = async () => (await recall({ task_description: "release a hotfix to production", layers: ["procedural"], repo: "p1" }))

@@ -11,7 +11,8 @@ export function openApiDocument(capabilities: Capability[]) {
       const method = op.http.method.toLowerCase();
       const input = z.toJSONSchema(op.input, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
       const params = [...op.http.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
-      (paths[path] ??= {})[method] = {
+      paths[path] ??= {};
+      paths[path][method] = {
         operationId: op.name,
         summary: op.title,
         description: op.description,

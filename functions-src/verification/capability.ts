@@ -26,6 +26,10 @@ const FileIn = z.object({
   size: z.number().int().min(0).max(2 ** 40).optional(),
 }).refine((f) => f.status !== "renamed" || f.previous_path !== undefined, { message: "a renamed file needs previous_path", path: ["previous_path"] });
 
+const Policy = z.object({
+  id: z.string(), description: z.string(), patterns: z.array(z.string()), min_tier: z.number().int(), is_floor: z.boolean(),
+});
+
 const ResultOut = z.object({
   id: z.string(), tier: z.number().int(), executor: z.string(), status: z.string(), commit_sha: z.string().nullable(),
   external_id: z.string().nullable(), summary: z.string().nullable(), details: z.record(z.string(), z.unknown()),
@@ -187,14 +191,14 @@ export function verificationCapability(env: Record<string, string | undefined>, 
     input: z.object({}),
     output: z.object({
       version: z.string(),
-      policies: z.array(z.object({ id: z.string(), description: z.string(), patterns: z.array(z.string()), min_tier: z.number().int(), is_floor: z.boolean() })),
+      policies: z.array(Policy),
       trust: z.record(z.string(), z.unknown()),
     }),
     hints: { readOnlyHint: true, idempotentHint: true },
     http: { method: "GET", path: "/verification/policies" },
     tool: false,
     run: async (ctx) => ({
-      ...(await callJson<{ version: string; policies: any[] }>(ctx.db, "coord.verification_policies")),
+      ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(ctx.db, "coord.verification_policies")),
       trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
     }),
     summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,

@@ -21,9 +21,11 @@ forEachDatabase("local verification runner", (get) => {
     git("config", "user.email", "t@example.com");
     git("config", "user.name", "t");
     writeFileSync(join(repo, "ok.txt"), "green\n");
-    git("add", "."), git("commit", "-qm", "good");
+    git("add", ".");
+    git("commit", "-qm", "good");
     good = git("rev-parse", "HEAD");
-    git("rm", "-q", "ok.txt"), git("commit", "-qm", "bad");
+    git("rm", "-q", "ok.txt");
+    git("commit", "-qm", "bad");
     bad = git("rev-parse", "HEAD");
   });
   afterAll(() => rmSync(repo, { recursive: true, force: true }));

@@ -5,7 +5,7 @@
  * `scripts/verify-runner.ts` runs it against a coordinator; tests drive `runOnce` in process.
  */
 import { spawn } from "node:child_process";
-import { createCoordinatorClient } from "../client.ts";
+import type { createCoordinatorClient } from "../client.ts";
 import { heartbeat } from "../identity/capability.ts";
 import { completeWork, getWork } from "../work/capability.ts";
 
