@@ -2,7 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["functions-src/**/*.test.ts", "mcp-bridge/**/*.test.ts", "scripts/**/*.test.ts", "supabase/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "functions-src/**/*.test.ts",
+      "mcp-bridge/**/*.test.ts",
+      "scripts/**/*.test.ts",
+      "supabase/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     globalSetup: ["test/global-setup.ts"],
     // Two cores: two test files at a time. Each file gets its own database, so files never interfere.
     pool: "forks",

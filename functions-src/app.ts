@@ -19,7 +19,14 @@ import { workCapability } from "./work/capability.ts";
 
 /** Every capability the app serves, in mount order, configured from the host's environment. */
 export function defaultCapabilities(env: AppDeps["env"]): Capability[] {
-  return [statusCapability, identityCapability, locksCapability, workCapability, memoryCapability, verificationCapability(env)];
+  return [
+    statusCapability,
+    identityCapability,
+    locksCapability,
+    workCapability,
+    memoryCapability,
+    verificationCapability(env),
+  ];
 }
 
 /** The body-size cap of each request: the app's default, or what a capability declares for one of its routes. */
@@ -37,7 +44,11 @@ function bodyLimits(defaultMax: number, capabilities: Capability[]): MiddlewareH
       l = bodyLimit({
         maxSize: max,
         onError: () => {
-          throw new ApiError(413, "body_too_large", `Request body is over ${max} bytes; send less per call (split batches).`);
+          throw new ApiError(
+            413,
+            "body_too_large",
+            `Request body is over ${max} bytes; send less per call (split batches).`,
+          );
         },
       });
       limiters.set(max, l);

@@ -9,7 +9,10 @@ forEachDatabase("typed client", (get) => {
   const client = (extra: { agentId?: string; sessionId?: string; apiKey?: string } = {}) => {
     const { app } = testApp(get().db);
     return createCoordinatorClient({
-      baseUrl: "http://localhost/coordinator", apiKey: extra.apiKey ?? AGENT_KEY, agentId: extra.agentId ?? "cloud-1", sessionId: extra.sessionId,
+      baseUrl: "http://localhost/coordinator",
+      apiKey: extra.apiKey ?? AGENT_KEY,
+      agentId: extra.agentId ?? "cloud-1",
+      sessionId: extra.sessionId,
       fetch: async (url, init) => app.request(url, init),
     });
   };
@@ -25,7 +28,9 @@ forEachDatabase("typed client", (get) => {
 
   it("calls a capability's operations through their exported contracts (path parameters filled from the input)", async () => {
     const changeset = await client().call(submitChangesContract, {
-      repo: "acme/client", commit_sha: "c".repeat(40), files: [{ path: "README.md", status: "modified" }],
+      repo: "acme/client",
+      commit_sha: "c".repeat(40),
+      files: [{ path: "README.md", status: "modified" }],
     });
     expect(changeset).toMatchObject({ repo: "acme/client", tier: 0 });
     const again = await client().call(verificationStatusContract, { id: changeset.id });
@@ -33,10 +38,14 @@ forEachDatabase("typed client", (get) => {
   });
 
   it("turns refusals into CoordinatorError with the code and message", async () => {
-    const err = await client({ apiKey: "wrong-key-000000000000" }).call(whoami, {}).catch((e: unknown) => e);
+    const err = await client({ apiKey: "wrong-key-000000000000" })
+      .call(whoami, {})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CoordinatorError);
     expect(err).toMatchObject({ status: 401, code: "invalid_key" });
-    const noSession = await client().call(heartbeat, {}).catch((e: unknown) => e);
+    const noSession = await client()
+      .call(heartbeat, {})
+      .catch((e: unknown) => e);
     expect(noSession).toMatchObject({ status: 400, code: "missing_session_id" });
   });
 });

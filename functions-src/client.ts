@@ -21,7 +21,12 @@ export interface ClientOptions {
 
 /** A refusal from the coordinator: the HTTP status and the error body's code, message and details. */
 export class CoordinatorError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown>) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
     super(message);
     this.name = "CoordinatorError";
   }
@@ -65,7 +70,9 @@ export function createCoordinatorClient(options: ClientOptions) {
         if ([...qs].length) url += `?${qs}`;
       }
       const res = await doFetch(url, init);
-      const body = (await res.json().catch(() => null)) as { error?: { code: string; message: string } & Record<string, unknown> } | null;
+      const body = (await res.json().catch(() => null)) as {
+        error?: { code: string; message: string } & Record<string, unknown>;
+      } | null;
       if (!res.ok) {
         const { code = "http_error", message = res.statusText, ...details } = body?.error ?? {};
         throw new CoordinatorError(res.status, code, message, details);

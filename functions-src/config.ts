@@ -46,13 +46,17 @@ export function parseApiKeys(raw: string | undefined, scope: "agent" | "admin" =
       const key = colon < 0 ? entry : entry.slice(0, colon);
       const agentId = colon < 0 ? null : entry.slice(colon + 1);
       if (key.length < 16) {
-        throw new ConfigError(`${scope === "admin" ? "COORDINATION_ADMIN_KEYS" : "COORDINATION_API_KEYS"} entry ${i + 1} is shorter than 16 characters; use a random key`);
+        throw new ConfigError(
+          `${scope === "admin" ? "COORDINATION_ADMIN_KEYS" : "COORDINATION_API_KEYS"} entry ${i + 1} is shorter than 16 characters; use a random key`,
+        );
       }
       if (agentId !== null && scope === "admin") {
         throw new ConfigError(`COORDINATION_ADMIN_KEYS entry ${i + 1} has an agent id; admin keys act as any agent`);
       }
       if (agentId !== null && !AGENT_ID.test(agentId)) {
-        throw new ConfigError(`COORDINATION_API_KEYS entry ${i + 1} binds an invalid agent id (letters, digits, ._:@- only)`);
+        throw new ConfigError(
+          `COORDINATION_API_KEYS entry ${i + 1} binds an invalid agent id (letters, digits, ._:@- only)`,
+        );
       }
       return { key, agentId, scope };
     });
@@ -62,7 +66,8 @@ function intFrom(env: Record<string, string | undefined>, name: string, fallback
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -76,8 +81,15 @@ export function loadConfig(env: Record<string, string | undefined>, defaults: Pa
   return {
     apiKeys: [...parseApiKeys(env.COORDINATION_API_KEYS), ...parseApiKeys(env.COORDINATION_ADMIN_KEYS, "admin")],
     maxBodyBytes: intFrom(env, "COORDINATOR_MAX_BODY_BYTES", defaults.maxBodyBytes ?? 1024 * 1024),
-    allowedHosts: hosts ? [...LOOPBACK_HOSTS, ...hosts.split(",").map((h) => h.trim()).filter(Boolean)]
-                        : (defaults.allowedHosts ?? null),
+    allowedHosts: hosts
+      ? [
+          ...LOOPBACK_HOSTS,
+          ...hosts
+            .split(",")
+            .map((h) => h.trim())
+            .filter(Boolean),
+        ]
+      : (defaults.allowedHosts ?? null),
     logLevel: level,
     healthTimeoutMs: intFrom(env, "COORDINATOR_HEALTH_TIMEOUT_MS", defaults.healthTimeoutMs ?? 2000),
   };

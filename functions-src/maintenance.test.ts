@@ -10,10 +10,20 @@ forEachDatabase("maintenance", (get) => {
     const db = get().db;
     await callJson(db, "coord.acquire_locks", ["default", "mnt-agent", null, ["mnt/old.ts"], null, 600]);
     await db.query("update coord.locks set expires_at = now() - interval '1 minute' where key = 'mnt/old.ts'");
-    const { tasks: [task] } = await callJson<{ tasks: Array<{ id: string }> }>(db, "coord.submit_tasks", ["mnt-agent", null, [{ task_type: "mnt" }]]);
+    const {
+      tasks: [task],
+    } = await callJson<{ tasks: Array<{ id: string }> }>(db, "coord.submit_tasks", [
+      "mnt-agent",
+      null,
+      [{ task_type: "mnt" }],
+    ]);
     await callJson(db, "coord.claim_tasks", ["mnt-worker", null, null, ["mnt"], null, 1, 600]);
     await db.query("update coord.tasks set lease_expires_at = now() - interval '1 second' where id = $1", [task!.id]);
-    const mem = await callJson<{ id: number }>(db, "coord.remember", ["mnt-agent", null, { event_type: "build_fix", summary: "an old lesson nobody used" }]);
+    const mem = await callJson<{ id: number }>(db, "coord.remember", [
+      "mnt-agent",
+      null,
+      { event_type: "build_fix", summary: "an old lesson nobody used" },
+    ]);
     await db.query("update coord.memories set last_seen_at = now() - interval '400 days' where id = $1", [mem.id]);
 
     const report = await runMaintenance({ db, config: testConfig(), log: silentLog, env: {} }, defaultCapabilities({}));
@@ -26,8 +36,17 @@ forEachDatabase("maintenance", (get) => {
   });
 
   it("keeps going when one capability's upkeep fails", async () => {
-    const failing = { name: "broken", operations: [], maintenance: async () => { throw new Error("boom"); } };
-    const report = await runMaintenance({ db: get().db, config: testConfig(), log: silentLog, env: {} }, [failing, ...defaultCapabilities({})]);
+    const failing = {
+      name: "broken",
+      operations: [],
+      maintenance: async () => {
+        throw new Error("boom");
+      },
+    };
+    const report = await runMaintenance({ db: get().db, config: testConfig(), log: silentLog, env: {} }, [
+      failing,
+      ...defaultCapabilities({}),
+    ]);
     expect(report.broken).toEqual({ error: "boom" });
     expect(report.locks).toBeTruthy();
   });

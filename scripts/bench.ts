@@ -32,7 +32,9 @@ async function main() {
     ctx.log(`bench: ${name}…`);
     rows.push(...(await run(ctx)));
   }
-  process.stdout.write(`\n${printTable(rows)}\n\nmachine: ${(await import("node:os")).cpus().length} cores, node ${process.version}\n`);
+  process.stdout.write(
+    `\n${printTable(rows)}\n\nmachine: ${(await import("node:os")).cpus().length} cores, node ${process.version}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -15,7 +15,8 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 describe("npm run keys (database keys)", () => {
   let dataDir: string;
   const env = () => ({ ...process.env, DATABASE_URL: "", COORDINATOR_DATA_DIR: dataDir });
-  const keys = (...args: string[]) => run(process.execPath, ["--import", "tsx", "scripts/keys.ts", ...args], { cwd: ROOT, env: env() });
+  const keys = (...args: string[]) =>
+    run(process.execPath, ["--import", "tsx", "scripts/keys.ts", ...args], { cwd: ROOT, env: env() });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "coord-keys-"));
@@ -31,7 +32,9 @@ describe("npm run keys (database keys)", () => {
 
     const opened = await openDatabase(env());
     try {
-      const [stored] = await opened.db.query<{ key_hash: string; trust_level: number }>("select key_hash, trust_level from coord.api_keys");
+      const [stored] = await opened.db.query<{ key_hash: string; trust_level: number }>(
+        "select key_hash, trust_level from coord.api_keys",
+      );
       expect(stored!.key_hash).not.toContain(key);
       expect(stored!.trust_level).toBe(3);
 
@@ -58,7 +61,9 @@ describe("npm run keys (database keys)", () => {
   it("refuses to open a data directory another process is using, instead of corrupting it", async () => {
     const opened = await openDatabase(env());
     try {
-      await expect(keys("list")).rejects.toMatchObject({ stderr: expect.stringMatching(/in use by process \d+ \(npm start\?\)/) });
+      await expect(keys("list")).rejects.toMatchObject({
+        stderr: expect.stringMatching(/in use by process \d+ \(npm start\?\)/),
+      });
     } finally {
       await opened.db.close();
     }
@@ -67,8 +72,12 @@ describe("npm run keys (database keys)", () => {
   });
 
   it("refuses bad arguments with a message and a non-zero exit", async () => {
-    await expect(keys("create", "--agent", "bad id")).rejects.toMatchObject({ stderr: expect.stringMatching(/--agent ID is required/) });
-    await expect(keys("create", "--agent", "a", "--trust", "9")).rejects.toMatchObject({ stderr: expect.stringMatching(/--trust must be/) });
+    await expect(keys("create", "--agent", "bad id")).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--agent ID is required/),
+    });
+    await expect(keys("create", "--agent", "a", "--trust", "9")).rejects.toMatchObject({
+      stderr: expect.stringMatching(/--trust must be/),
+    });
     await expect(keys("revoke", "nope")).rejects.toMatchObject({ stderr: expect.stringMatching(/no active key/) });
   });
 });

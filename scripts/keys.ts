@@ -13,12 +13,18 @@ import { migrate } from "../functions-src/db/migrate.ts";
 import { openDatabase } from "../functions-src/db/open.ts";
 import { generateApiKey, keyPrefix, sha256Bytes, toHex } from "../functions-src/identity/keys.ts";
 
-const USAGE = "usage: npm run keys -- create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT] | revoke ID_OR_PREFIX | list";
+const USAGE =
+  "usage: npm run keys -- create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT] | revoke ID_OR_PREFIX | list";
 
 async function main() {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { agent: { type: "string" }, scope: { type: "string", default: "agent" }, trust: { type: "string", default: "2" }, label: { type: "string" } },
+    options: {
+      agent: { type: "string" },
+      scope: { type: "string", default: "agent" },
+      trust: { type: "string", default: "2" },
+      label: { type: "string" },
+    },
   });
   const [command, arg] = positionals;
   if (!command || !["create", "revoke", "list"].includes(command)) throw new Error(USAGE);
@@ -28,16 +34,25 @@ async function main() {
     await migrate(db);
     if (command === "create") {
       const agent = values.agent;
-      if (!agent || !/^[A-Za-z0-9._:@-]{1,128}$/.test(agent)) throw new Error("--agent ID is required (letters, digits, ._:@-)");
+      if (!agent || !/^[A-Za-z0-9._:@-]{1,128}$/.test(agent))
+        throw new Error("--agent ID is required (letters, digits, ._:@-)");
       if (values.scope !== "agent" && values.scope !== "admin") throw new Error("--scope must be agent or admin");
       const trust = Number(values.trust);
       if (!Number.isInteger(trust) || trust < 0 || trust > 4) throw new Error("--trust must be an integer 0–4");
       const key = generateApiKey();
-      const created = await callJson<{ id: string }>(db, "coord.create_api_key",
-        [toHex(await sha256Bytes(key)), keyPrefix(key), agent, values.scope, trust, values.label ?? null]);
+      const created = await callJson<{ id: string }>(db, "coord.create_api_key", [
+        toHex(await sha256Bytes(key)),
+        keyPrefix(key),
+        agent,
+        values.scope,
+        trust,
+        values.label ?? null,
+      ]);
       process.stdout.write(`${key}\n`);
-      process.stderr.write(`created key ${created.id} (prefix ${keyPrefix(key)}) for ${agent}, scope ${values.scope}, trust ${trust}. ` +
-        "It is shown only now: store it in the agent's COORDINATION_API_KEY.\n");
+      process.stderr.write(
+        `created key ${created.id} (prefix ${keyPrefix(key)}) for ${agent}, scope ${values.scope}, trust ${trust}. ` +
+          "It is shown only now: store it in the agent's COORDINATION_API_KEY.\n",
+      );
     } else if (command === "revoke") {
       if (!arg) throw new Error("revoke needs the key id or its prefix (see `list`)");
       const r = await callJson<{ revoked: number }>(db, "coord.revoke_api_key", [arg]);
@@ -45,7 +60,8 @@ async function main() {
       process.stderr.write(`revoked ${r.revoked} key(s)\n`);
     } else {
       const rows = await db.query(
-        "select id, key_prefix, agent_id, scope, trust_level, label, created_at, last_used_at, revoked_at is not null as revoked from coord.api_keys order by created_at");
+        "select id, key_prefix, agent_id, scope, trust_level, label, created_at, last_used_at, revoked_at is not null as revoked from coord.api_keys order by created_at",
+      );
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     }
   } finally {

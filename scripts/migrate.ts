@@ -8,7 +8,9 @@ import { openDatabase } from "../functions-src/db/open.ts";
 const { db, location } = await openDatabase(process.env);
 try {
   const r = await migrate(db);
-  process.stderr.write(`${location}: ${r.applied.length ? `applied ${r.applied.join(", ")}` : "up to date"}; schema ${r.schemaVersion}\n`);
+  process.stderr.write(
+    `${location}: ${r.applied.length ? `applied ${r.applied.join(", ")}` : "up to date"}; schema ${r.schemaVersion}\n`,
+  );
 } catch (err) {
   process.stderr.write(`migrate: ${(err as Error).message}\n`);
   process.exitCode = 1;

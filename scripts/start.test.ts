@@ -8,11 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 async function start(dataDir: string, port: number): Promise<{ child: ChildProcess; output: () => string }> {
-  const env: Record<string, string | undefined> = { ...process.env, PORT: String(port), COORDINATOR_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PORT: String(port),
+    COORDINATOR_DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+  };
   delete env.DATABASE_URL;
   delete env.COORDINATION_API_KEYS;
   delete env.COORDINATION_ADMIN_KEYS;
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -21,7 +30,9 @@ async function start(dataDir: string, port: number): Promise<{ child: ChildProce
     if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}: ${out}`);
     try {
       if ((await fetch(`http://127.0.0.1:${port}/health`)).status === 200) break;
-    } catch { /* starting */ }
+    } catch {
+      /* starting */
+    }
     if (Date.now() > until) throw new Error(`no /health 200 within 30 s: ${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -56,7 +67,9 @@ describe("npm start (local mode, PGlite)", () => {
     expect(output()).toContain(key);
 
     expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(401);
-    const me = await fetch(`http://127.0.0.1:${port}/me`, { headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" } });
+    const me = await fetch(`http://127.0.0.1:${port}/me`, {
+      headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" },
+    });
     expect(await me.json()).toMatchObject({ agent_id: "laptop-agent", scope: "admin" });
     expect(await stop(child, "SIGTERM")).toBe(0);
   });
@@ -64,7 +77,11 @@ describe("npm start (local mode, PGlite)", () => {
   it("restarts on the same data directory with the same key and the data it had (closed cleanly on SIGINT)", async () => {
     const key = (await readFile(join(dataDir, "dev-key"), "utf8")).trim();
     const { child } = await start(dataDir, port);
-    const status = await (await fetch(`http://127.0.0.1:${port}/status`, { headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" } })).json();
+    const status = await (
+      await fetch(`http://127.0.0.1:${port}/status`, {
+        headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" },
+      })
+    ).json();
     expect(status.agents).toBeGreaterThanOrEqual(1);
     expect(await stop(child, "SIGINT")).toBe(0);
   });

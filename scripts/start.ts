@@ -48,7 +48,8 @@ async function main() {
     config.apiKeys.push({ key, agentId: null, scope: "admin" });
     keyHint = `dev key (any agent, admin; stored in ${join(location, "dev-key")}):\n  ${key}`;
   } else {
-    keyHint = "no API keys configured: every call will be refused (401). Set COORDINATION_API_KEYS or run `npm run keys -- create --agent ID`.";
+    keyHint =
+      "no API keys configured: every call will be refused (401). Set COORDINATION_API_KEYS or run `npm run keys -- create --agent ID`.";
   }
 
   const deps = { db, config, log, env };
@@ -63,7 +64,9 @@ async function main() {
   void maintain();
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     say(`Agent Coordinator listening on http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${info.port}`);
-    say(`  database: ${db.kind} at ${location} (schema ${schemaVersion}${applied.length ? `, applied ${applied.length} migration(s)` : ""})`);
+    say(
+      `  database: ${db.kind} at ${location} (schema ${schemaVersion}${applied.length ? `, applied ${applied.length} migration(s)` : ""})`,
+    );
     say(`  ${keyHint}`);
     say(`  MCP: http://${hostname}:${info.port}/mcp — local agents connect with \`npx mcp-bridge\` (see README)`);
   });
@@ -83,6 +86,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  say(err instanceof ConfigError ? `configuration error: ${err.message}` : `failed to start: ${(err as Error).message}`);
+  say(
+    err instanceof ConfigError ? `configuration error: ${err.message}` : `failed to start: ${(err as Error).message}`,
+  );
   process.exit(1);
 });

@@ -12,17 +12,33 @@ async function main() {
   const command = dash >= 0 ? process.argv.slice(dash + 1) : process.argv.slice(2);
   const { COORDINATOR_URL, COORDINATION_API_KEY, AGENT_ID } = process.env;
   if (!COORDINATOR_URL || !COORDINATION_API_KEY || !AGENT_ID || command.length === 0) {
-    process.stderr.write("usage: COORDINATOR_URL=… COORDINATION_API_KEY=… AGENT_ID=… tsx scripts/verify-runner.ts -- <command…>\n");
+    process.stderr.write(
+      "usage: COORDINATOR_URL=… COORDINATION_API_KEY=… AGENT_ID=… tsx scripts/verify-runner.ts -- <command…>\n",
+    );
     process.exit(2);
   }
   const client = createCoordinatorClient({
-    baseUrl: COORDINATOR_URL, apiKey: COORDINATION_API_KEY, agentId: AGENT_ID, agentType: "verify-runner",
+    baseUrl: COORDINATOR_URL,
+    apiKey: COORDINATION_API_KEY,
+    agentId: AGENT_ID,
+    agentType: "verify-runner",
     sessionId: process.env.SESSION_ID ?? `runner-${process.pid}`,
   });
-  const taskTypes = process.env.VERIFY_TASK_TYPES?.split(",").map((s) => s.trim()).filter(Boolean);
+  const taskTypes = process.env.VERIFY_TASK_TYPES?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (;;) {
-    const outcome = await runOnce({ client, command, cwd: process.env.VERIFY_CWD ?? process.cwd(), taskTypes, waitSeconds: 20 });
-    if (outcome) process.stderr.write(`verify-runner: task ${outcome.taskId} ${outcome.passed ? "passed" : "failed"} on ${outcome.commitSha ?? "unknown commit"}\n`);
+    const outcome = await runOnce({
+      client,
+      command,
+      cwd: process.env.VERIFY_CWD ?? process.cwd(),
+      taskTypes,
+      waitSeconds: 20,
+    });
+    if (outcome)
+      process.stderr.write(
+        `verify-runner: task ${outcome.taskId} ${outcome.passed ? "passed" : "failed"} on ${outcome.commitSha ?? "unknown commit"}\n`,
+      );
   }
 }
 

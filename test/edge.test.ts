@@ -27,7 +27,14 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
     url = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [DENO, "task", "serve"], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: pg.url, PORT: String(port), COORDINATION_API_KEYS: AGENT_KEY, LOG_LEVEL: "warn", NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        DATABASE_URL: pg.url,
+        PORT: String(port),
+        COORDINATION_API_KEYS: AGENT_KEY,
+        LOG_LEVEL: "warn",
+        NO_COLOR: "1",
+      },
       stdio: ["ignore", "ignore", "pipe"],
       // Its own process group: the npm shim starts `deno task`, which starts `deno run`; stopping the group stops all.
       detached: true,
@@ -38,7 +45,9 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
       if (child.exitCode !== null) throw new Error(`deno exited ${child.exitCode}: ${stderr}`);
       try {
         if ((await fetch(`${url}/health`)).status === 200) break;
-      } catch { /* not listening yet */ }
+      } catch {
+        /* not listening yet */
+      }
       if (Date.now() > until) throw new Error(`deno did not become healthy: ${stderr.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -60,22 +69,32 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
   it("answers /health with the schema version, at the root and under /coordinator", async () => {
     for (const path of ["/health", "/coordinator/health"]) {
       const body = await (await fetch(`${url}${path}`)).json();
-      expect(body).toMatchObject({ status: "ok", database: { kind: "postgres", reachable: true, schema_version: expect.stringMatching(/^\d{4}_/) } });
+      expect(body).toMatchObject({
+        status: "ok",
+        database: { kind: "postgres", reachable: true, schema_version: expect.stringMatching(/^\d{4}_/) },
+      });
     }
   });
 
   it("enforces keys", async () => {
     expect((await fetch(`${url}/status`)).status).toBe(401);
-    expect((await fetch(`${url}/status`, { headers: { Authorization: "Bearer nope-nope-nope-nope", "X-Agent-Id": "a" } })).status).toBe(401);
-    const ok = await fetch(`${url}/status`, { headers: { Authorization: `Bearer ${AGENT_KEY}`, "X-Agent-Id": "deno-agent" } });
+    expect(
+      (await fetch(`${url}/status`, { headers: { Authorization: "Bearer nope-nope-nope-nope", "X-Agent-Id": "a" } }))
+        .status,
+    ).toBe(401);
+    const ok = await fetch(`${url}/status`, {
+      headers: { Authorization: `Bearer ${AGENT_KEY}`, "X-Agent-Id": "deno-agent" },
+    });
     expect(ok.status).toBe(200);
   });
 
   it("completes MCP initialize and resources/read of coordinator://status", async () => {
     const client = new Client({ name: "edge-test", version: "1.0.0" });
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/coordinator/mcp`), {
-      requestInit: { headers: { Authorization: `Bearer ${AGENT_KEY}`, "X-Agent-Id": "deno-mcp" } },
-    }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${url}/coordinator/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${AGENT_KEY}`, "X-Agent-Id": "deno-mcp" } },
+      }),
+    );
     expect(client.getServerVersion()?.name).toBe("agent-coordinator");
     const read = await client.readResource({ uri: "coordinator://status" });
     expect(resourceJson(read)).toMatchObject({ schema_version: expect.stringMatching(/^\d{4}_/) });

@@ -27,11 +27,14 @@ export const BOUND_KEY = "test-bound-key-0123456789";
 export const BOUND_AGENT = "bound-agent";
 
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({
-    COORDINATION_API_KEYS: `${AGENT_KEY},${BOUND_KEY}:${BOUND_AGENT}`,
-    COORDINATION_ADMIN_KEYS: ADMIN_KEY,
-    LOG_LEVEL: "silent",
-  }), ...overrides };
+  return {
+    ...loadConfig({
+      COORDINATION_API_KEYS: `${AGENT_KEY},${BOUND_KEY}:${BOUND_AGENT}`,
+      COORDINATION_ADMIN_KEYS: ADMIN_KEY,
+      LOG_LEVEL: "silent",
+    }),
+    ...overrides,
+  };
 }
 
 export const silentLog = createLogger("silent");
@@ -45,7 +48,9 @@ export async function pgliteFromTemplate(): Promise<Db> {
 }
 
 /** A brand-new database on the Postgres server of DATABASE_URL, dropped again by `drop()`. */
-export async function freshPostgres(options: { migrate?: boolean; max?: number } = {}): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
+export async function freshPostgres(
+  options: { migrate?: boolean; max?: number } = {},
+): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
   if (!DATABASE_URL) throw new Error("DATABASE_URL is not set");
   const name = `coord_t_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
@@ -105,7 +110,11 @@ export function forEachDatabase(name: string, suite: (get: () => TestDatabase) =
 }
 
 /** Builds the app over a database with the test keys. */
-export function testApp(db: Db, capabilities: Capability[] = defaultCapabilities({}), config: AppConfig = testConfig()) {
+export function testApp(
+  db: Db,
+  capabilities: Capability[] = defaultCapabilities({}),
+  config: AppConfig = testConfig(),
+) {
   const deps: AppDeps = { db, config, log: silentLog, env: {} };
   return { app: createApp(deps, capabilities), deps };
 }
@@ -122,7 +131,12 @@ export function adminHeaders(agentId = "operator", extra: Record<string, string>
 
 /** Headers of the caller whose key is bound to `bound-agent`. */
 export function boundHeaders(extra: Record<string, string> = {}): Record<string, string> {
-  return { Authorization: `Bearer ${BOUND_KEY}`, "X-Agent-Id": BOUND_AGENT, "Content-Type": "application/json", ...extra };
+  return {
+    Authorization: `Bearer ${BOUND_KEY}`,
+    "X-Agent-Id": BOUND_AGENT,
+    "Content-Type": "application/json",
+    ...extra,
+  };
 }
 
 /** The JSON of the first text content of an MCP resources/read result. */

@@ -27,7 +27,9 @@ export function createPrivateCluster(): PrivateCluster {
   const data = join(dir, "data");
   const asRoot = process.getuid?.() === 0;
   const run = (cmd: string, args: string[]) => {
-    const [file, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]] : [join(bin, cmd), args];
+    const [file, argv] = asRoot
+      ? ["runuser", ["-u", "postgres", "--", join(bin, cmd), ...args]]
+      : [join(bin, cmd), args];
     execFileSync(file, argv, { stdio: "pipe" });
   };
   if (asRoot) {
@@ -46,7 +48,11 @@ export function createPrivateCluster(): PrivateCluster {
     crash: () => run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]),
     start,
     destroy() {
-      try { run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]); } catch { /* already stopped */ }
+      try {
+        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } catch {
+        /* already stopped */
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -15,7 +15,12 @@ async function tcpProxy(target: URL) {
     const upstream = connect(Number(target.port || 5432), target.hostname);
     sockets.add(client).add(upstream);
     client.pipe(upstream).pipe(client);
-    const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
   });
@@ -23,7 +28,11 @@ async function tcpProxy(target: URL) {
   const port = (server.address() as { port: number }).port;
   return {
     port,
-    cut() { server.close(); for (const s of sockets) s.destroy(); sockets.clear(); },
+    cut() {
+      server.close();
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
     restore: () => new Promise<void>((r) => server.listen(port, "127.0.0.1", r)),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
@@ -39,7 +48,9 @@ describe("a real listening server (PGlite)", () => {
       expect(await me.json()).toMatchObject({ agent_id: "tcp-agent" });
       expect(me.headers.get("x-request-id")).toBeTruthy();
       const big = await fetch(`${server.url}/sessions/heartbeat`, {
-        method: "POST", headers: agentHeaders("tcp-agent", { "X-Session-Id": "s" }), body: JSON.stringify({ pad: "y".repeat(10_000) }),
+        method: "POST",
+        headers: agentHeaders("tcp-agent", { "X-Session-Id": "s" }),
+        body: JSON.stringify({ pad: "y".repeat(10_000) }),
       });
       expect(big.status).toBe(413);
     } finally {

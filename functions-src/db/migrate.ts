@@ -22,7 +22,10 @@ export interface MigrateResult {
 
 /** A migration run was refused or failed; nothing of the failing file was kept. */
 export class MigrationError extends Error {
-  constructor(message: string, readonly migration?: string) {
+  constructor(
+    message: string,
+    readonly migration?: string,
+  ) {
     super(message);
     this.name = "MigrationError";
   }
@@ -71,8 +74,9 @@ export async function migrate(db: Db, options: MigrateOptions = {}): Promise<Mig
   await db.exec(BOOKKEEPING);
 
   const recorded = new Map(
-    (await db.query<{ name: string; checksum: string }>("select name, checksum from coord_migrations.applied"))
-      .map((r) => [r.name, r.checksum]),
+    (await db.query<{ name: string; checksum: string }>("select name, checksum from coord_migrations.applied")).map(
+      (r) => [r.name, r.checksum],
+    ),
   );
 
   const migrations = await Promise.all(

@@ -26,7 +26,10 @@ export function redactUrl(url: string): string {
  */
 export async function openDatabase(env: Record<string, string | undefined>): Promise<OpenedDb> {
   if (env.DATABASE_URL) {
-    return { db: createPostgresDb(env.DATABASE_URL, { max: Number(env.DATABASE_POOL_SIZE ?? 10) }), location: redactUrl(env.DATABASE_URL) };
+    return {
+      db: createPostgresDb(env.DATABASE_URL, { max: Number(env.DATABASE_POOL_SIZE ?? 10) }),
+      location: redactUrl(env.DATABASE_URL),
+    };
   }
   const dataDir = resolve(env.COORDINATOR_DATA_DIR ?? ".coordinator");
   await mkdir(dataDir, { recursive: true });
@@ -35,7 +38,16 @@ export async function openDatabase(env: Record<string, string | undefined>): Pro
     const { createPgliteDb } = await import("./pglite.ts");
     const db = await createPgliteDb({ dataDir: resolve(dataDir, "pgdata") });
     const close = db.close.bind(db);
-    return { db: { ...db, close: async () => { await close(); await unlock(); } }, location: dataDir };
+    return {
+      db: {
+        ...db,
+        close: async () => {
+          await close();
+          await unlock();
+        },
+      },
+      location: dataDir,
+    };
   } catch (err) {
     await unlock();
     throw err;
@@ -68,8 +80,10 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new Error(`the data directory ${dataDir} is in use by process ${owner} (npm start?): stop it first, ` +
-          "or point DATABASE_URL at a Postgres server to share one database between processes");
+        throw new Error(
+          `the data directory ${dataDir} is in use by process ${owner} (npm start?): stop it first, ` +
+            "or point DATABASE_URL at a Postgres server to share one database between processes",
+        );
       }
       await rm(file, { force: true });
     }

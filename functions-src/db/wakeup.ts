@@ -37,15 +37,20 @@ function hub(db: Db, channel: string): Hub {
     const subscribers = new Set<(n: Notice) => void>();
     // One LISTEN per database handle and channel, shared by every waiting request of the process. Where LISTEN is
     // unavailable (a transaction pooler) waits end at their deadline, so waiting degrades to slow polling.
-    const listening = db.listen(channel, (payload) => {
-      let notice: Notice;
-      try {
-        notice = JSON.parse(payload) as Notice;
-      } catch {
-        return;
-      }
-      for (const s of subscribers) s(notice);
-    }).then(() => undefined, () => undefined);
+    const listening = db
+      .listen(channel, (payload) => {
+        let notice: Notice;
+        try {
+          notice = JSON.parse(payload) as Notice;
+        } catch {
+          return;
+        }
+        for (const s of subscribers) s(notice);
+      })
+      .then(
+        () => undefined,
+        () => undefined,
+      );
     h = { subscribers, listening };
     byChannel.set(channel, h);
   }

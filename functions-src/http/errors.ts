@@ -57,7 +57,9 @@ export const notFound: NotFoundHandler = (c) =>
 
 export function methodNotAllowedBody(c: Context, methods: string[]) {
   return c.json(
-    errorBody(c, "method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}.`, { allow: methods }),
+    errorBody(c, "method_not_allowed", `${c.req.method} is not allowed here; use ${methods.join(", ")}.`, {
+      allow: methods,
+    }),
     405,
     { Allow: methods.join(", ") },
   );

@@ -24,9 +24,11 @@ function scrub(fields: Record<string, unknown>): Record<string, unknown> {
  */
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => console.error(l)): Logger {
   const min = ORDER[level];
-  const emit = (lvl: Exclude<LogLevel, "silent">) => (msg: string, fields: Record<string, unknown> = {}) => {
-    if (ORDER[lvl] < min) return;
-    write(JSON.stringify({ ts: new Date().toISOString(), level: lvl, msg, ...scrub(fields) }));
-  };
+  const emit =
+    (lvl: Exclude<LogLevel, "silent">) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      if (ORDER[lvl] < min) return;
+      write(JSON.stringify({ ts: new Date().toISOString(), level: lvl, msg, ...scrub(fields) }));
+    };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
 }

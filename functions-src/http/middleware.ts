@@ -34,7 +34,11 @@ export function hostGuard(allowed: string[]): MiddlewareHandler {
     // Node's server builds the URL from the Host header; a Request made in-process may carry no Host header.
     const host = c.req.header("host") ?? new URL(c.req.url).host;
     if (!host || !names.has(hostnameOf(host.toLowerCase()))) {
-      throw new ApiError(403, "host_not_allowed", "Host header not allowed; connect through localhost or set COORDINATOR_ALLOWED_HOSTS.");
+      throw new ApiError(
+        403,
+        "host_not_allowed",
+        "Host header not allowed; connect through localhost or set COORDINATOR_ALLOWED_HOSTS.",
+      );
     }
     const origin = c.req.header("origin");
     if (origin) {
@@ -45,7 +49,11 @@ export function hostGuard(allowed: string[]): MiddlewareHandler {
         throw new ApiError(403, "origin_not_allowed", "Origin header is not a valid origin.");
       }
       if (!names.has(hostnameOf(originHost))) {
-        throw new ApiError(403, "origin_not_allowed", "Origin not allowed; browsers on other sites may not call this server.");
+        throw new ApiError(
+          403,
+          "origin_not_allowed",
+          "Origin not allowed; browsers on other sites may not call this server.",
+        );
       }
     }
     await next();

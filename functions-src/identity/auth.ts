@@ -58,13 +58,21 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     if ((lastTouch.get(mark) ?? 0) > now - TOUCH_INTERVAL_MS) return;
     if (lastTouch.size > 10_000) lastTouch.clear();
     lastTouch.set(mark, now);
-    await deps.db.query("select coord.touch_agent($1, $2, $3)", [identity.agentId, identity.agentType, identity.sessionId]);
+    await deps.db.query("select coord.touch_agent($1, $2, $3)", [
+      identity.agentId,
+      identity.agentType,
+      identity.sessionId,
+    ]);
   }
 
   return async (c, next) => {
     const key = presentedKey(c);
     if (!key) {
-      throw new ApiError(401, "missing_key", "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.");
+      throw new ApiError(
+        401,
+        "missing_key",
+        "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.",
+      );
     }
     const agentHeader = header(c, "x-agent-id", ID, "agent id");
     const typeHeader = header(c, "x-agent-type", TYPE, "agent type");
@@ -78,10 +86,15 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     let identity: Identity;
     if (match) {
       if (match.agentId && agentHeader && agentHeader !== match.agentId) {
-        throw new ApiError(403, "key_bound_to_other_agent", `This key is bound to agent ${match.agentId}; it cannot act as ${agentHeader}.`);
+        throw new ApiError(
+          403,
+          "key_bound_to_other_agent",
+          `This key is bound to agent ${match.agentId}; it cannot act as ${agentHeader}.`,
+        );
       }
       const agentId = agentHeader ?? match.agentId;
-      if (!agentId) throw new ApiError(400, "missing_agent_id", "Send X-Agent-Id: this key may act as any agent, so name one.");
+      if (!agentId)
+        throw new ApiError(400, "missing_agent_id", "Send X-Agent-Id: this key may act as any agent, so name one.");
       identity = {
         agentId,
         agentType: typeHeader ?? "unknown",
@@ -91,9 +104,18 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       };
       await touch(identity);
     } else {
-      const r = await callJson<DbAuth>(deps.db, "coord.authenticate", [toHex(digest), agentHeader, typeHeader, sessionId]);
+      const r = await callJson<DbAuth>(deps.db, "coord.authenticate", [
+        toHex(digest),
+        agentHeader,
+        typeHeader,
+        sessionId,
+      ]);
       if (!r.ok && r.code === "key_bound_to_other_agent") {
-        throw new ApiError(403, "key_bound_to_other_agent", `This key is bound to agent ${r.bound_agent_id}; it cannot act as ${agentHeader}.`);
+        throw new ApiError(
+          403,
+          "key_bound_to_other_agent",
+          `This key is bound to agent ${r.bound_agent_id}; it cannot act as ${agentHeader}.`,
+        );
       }
       if (!r.ok) throw new ApiError(401, "invalid_key", "API key not recognised or revoked.");
       identity = {

@@ -23,7 +23,8 @@ export const heartbeat = defineOperation({
   hints: { idempotentHint: true },
   http: { method: "POST", path: "/sessions/heartbeat" },
   tool: false,
-  run: (ctx) => callJson(ctx.db, "coord.heartbeat", [ctx.identity.agentId, requireSession(ctx), ctx.identity.agentType]),
+  run: (ctx) =>
+    callJson(ctx.db, "coord.heartbeat", [ctx.identity.agentId, requireSession(ctx), ctx.identity.agentType]),
   summarize: (o) => `session ${o.session_id} alive at ${o.heartbeat_at}`,
 });
 
@@ -48,13 +49,22 @@ export const whoami = defineOperation({
   description: "The caller's resolved identity.",
   input: z.object({}),
   output: z.object({
-    agent_id: z.string(), agent_type: z.string(), session_id: z.string().nullable(),
-    scope: z.enum(["agent", "admin"]), trust_level: z.number().int(),
+    agent_id: z.string(),
+    agent_type: z.string(),
+    session_id: z.string().nullable(),
+    scope: z.enum(["agent", "admin"]),
+    trust_level: z.number().int(),
   }),
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/me" },
   tool: false,
-  run: async ({ identity: i }) => ({ agent_id: i.agentId, agent_type: i.agentType, session_id: i.sessionId, scope: i.scope, trust_level: i.trustLevel }),
+  run: async ({ identity: i }) => ({
+    agent_id: i.agentId,
+    agent_type: i.agentType,
+    session_id: i.sessionId,
+    scope: i.scope,
+    trust_level: i.trustLevel,
+  }),
   summarize: (o) => `${o.agent_id} (${o.scope})`,
 });
 

@@ -24,7 +24,10 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 /** A new random API key: `ac_` and 32 random bytes, base64url. */
 export function generateApiKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const b64 = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  const b64 = btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
   return `ac_${b64}`;
 }
 

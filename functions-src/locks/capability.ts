@@ -40,13 +40,27 @@ export const acquireLock = defineOperation({
   description:
     "Lock files, directories (trailing /) or api:/db:/feature: keys before editing; all or nothing. Returns a fencing " +
     "token per key. On conflict lists the holders; wait_seconds (≤20) waits for release.",
-  input: z.object({
-    repo: RepoName,
-    ...keyFields,
-    reason: z.string().max(500).optional().describe("Why: shown to agents you block"),
-    ttl_minutes: z.number().int().min(1).max(480).default(30).describe("Lease length, 1–480 (default 30); heartbeats renew it"),
-    wait_seconds: z.number().min(0).max(20).default(0).describe("Wait up to this long for a conflicting lock to go (≤20)"),
-  }).refine(needKeys, NEED_KEYS).refine(capKeys, CAP_KEYS),
+  input: z
+    .object({
+      repo: RepoName,
+      ...keyFields,
+      reason: z.string().max(500).optional().describe("Why: shown to agents you block"),
+      ttl_minutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(480)
+        .default(30)
+        .describe("Lease length, 1–480 (default 30); heartbeats renew it"),
+      wait_seconds: z
+        .number()
+        .min(0)
+        .max(20)
+        .default(0)
+        .describe("Wait up to this long for a conflicting lock to go (≤20)"),
+    })
+    .refine(needKeys, NEED_KEYS)
+    .refine(capKeys, CAP_KEYS),
   output: z.object({
     repo: z.string(),
     locks: z.array(Lock.extend({ refreshed: z.boolean().describe("Already yours: TTL extended, token kept") })),
@@ -54,9 +68,14 @@ export const acquireLock = defineOperation({
   }),
   hints: { destructiveHint: false, idempotentHint: true },
   http: { method: "POST", path: "/locks/acquire" },
-  run: (ctx, i) => acquireLocks(ctx, {
-    repo: i.repo, keys: keysOf(i), reason: i.reason ?? null, ttlMinutes: i.ttl_minutes, waitSeconds: i.wait_seconds,
-  }),
+  run: (ctx, i) =>
+    acquireLocks(ctx, {
+      repo: i.repo,
+      keys: keysOf(i),
+      reason: i.reason ?? null,
+      ttlMinutes: i.ttl_minutes,
+      waitSeconds: i.wait_seconds,
+    }),
   summarize: (o) =>
     `locked ${o.locks.map((l) => `${l.key} (token ${l.token})`).join(", ")} until ${clock(o.locks[0]!.expires_at)}`,
 });
@@ -65,19 +84,25 @@ export const acquireLock = defineOperation({
 export const releaseLock = defineOperation({
   name: "release_lock",
   title: "Release locks",
-  description: "Release your locks on these exact keys. Reports what was released and what you did not hold (and who does).",
-  input: z.object({
-    repo: RepoName,
-    ...keyFields,
-    force: z.boolean().default(false).describe("Admin only: release another agent's lock"),
-  }).refine(needKeys, NEED_KEYS).refine(capKeys, CAP_KEYS),
+  description:
+    "Release your locks on these exact keys. Reports what was released and what you did not hold (and who does).",
+  input: z
+    .object({
+      repo: RepoName,
+      ...keyFields,
+      force: z.boolean().default(false).describe("Admin only: release another agent's lock"),
+    })
+    .refine(needKeys, NEED_KEYS)
+    .refine(capKeys, CAP_KEYS),
   output: z.object({
     repo: z.string(),
     released: z.array(z.object({ key: z.string(), token: z.number().int(), holder: z.string() })),
-    not_held: z.array(z.object({
-      key: z.string(),
-      held_by: z.object({ agent_id: z.string(), key: z.string(), expires_at: z.string() }).nullable(),
-    })),
+    not_held: z.array(
+      z.object({
+        key: z.string(),
+        held_by: z.object({ agent_id: z.string(), key: z.string(), expires_at: z.string() }).nullable(),
+      }),
+    ),
     released_at: z.string(),
   }),
   hints: { destructiveHint: true, idempotentHint: true },
@@ -90,7 +115,9 @@ export const releaseLock = defineOperation({
     const parts = [];
     if (o.released.length) parts.push(`released ${o.released.map((r) => r.key).join(", ")}`);
     for (const n of o.not_held) {
-      parts.push(`${n.key} was not held by you${n.held_by ? ` (covered by ${n.held_by.key} of ${n.held_by.agent_id})` : ""}`);
+      parts.push(
+        `${n.key} was not held by you${n.held_by ? ` (covered by ${n.held_by.key} of ${n.held_by.agent_id})` : ""}`,
+      );
     }
     return parts.join("; ");
   },
@@ -100,12 +127,15 @@ export const releaseLock = defineOperation({
 export const checkLocksOp = defineOperation({
   name: "check_locks",
   title: "Check locks",
-  description: "Active locks on these paths (including directory locks covering them and locks inside a directory), or all in the repo.",
-  input: z.object({
-    repo: RepoName,
-    ...keyFields,
-    limit: z.number().int().min(1).max(500).default(100),
-  }).refine(capKeys, CAP_KEYS),
+  description:
+    "Active locks on these paths (including directory locks covering them and locks inside a directory), or all in the repo.",
+  input: z
+    .object({
+      repo: RepoName,
+      ...keyFields,
+      limit: z.number().int().min(1).max(500).default(100),
+    })
+    .refine(capKeys, CAP_KEYS),
   output: z.object({ repo: z.string(), locks: z.array(Lock), truncated: z.boolean(), now: z.string() }),
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/locks" },
@@ -114,7 +144,10 @@ export const checkLocksOp = defineOperation({
     o.locks.length === 0
       ? "no active locks"
       : `${o.locks.length}${o.truncated ? "+" : ""} active: ` +
-        o.locks.slice(0, 10).map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}`).join("; "),
+        o.locks
+          .slice(0, 10)
+          .map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}`)
+          .join("; "),
 });
 
 /** `verify_lock`: the fencing check for hooks and CI. */
@@ -126,15 +159,25 @@ export const verifyLockOp = defineOperation({
     repo: RepoName,
     file_path: LockKey,
     fencing_token: z.number().int().positive().describe("The token acquire_lock returned"),
-    agent_id: z.string().regex(/^[A-Za-z0-9._:@-]{1,128}$/).optional().describe("Holder to check (default: the caller)"),
+    agent_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._:@-]{1,128}$/)
+      .optional()
+      .describe("Holder to check (default: the caller)"),
   }),
   output: z.object({
-    repo: z.string(), key: z.string(), agent_id: z.string(), token: z.number().int(), held: z.literal(true), lock: Lock,
+    repo: z.string(),
+    key: z.string(),
+    agent_id: z.string(),
+    token: z.number().int(),
+    held: z.literal(true),
+    lock: Lock,
   }),
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "POST", path: "/locks/verify" },
   run: (ctx, i) => verifyLock(ctx, i.repo, i.agent_id ?? ctx.identity.agentId, i.file_path, i.fencing_token),
-  summarize: (o) => `${o.agent_id} holds ${o.key} with token ${o.token} (via ${o.lock.key}) until ${clock(o.lock.expires_at)}`,
+  summarize: (o) =>
+    `${o.agent_id} holds ${o.key} with token ${o.token} (via ${o.lock.key}) until ${clock(o.lock.expires_at)}`,
 });
 
 /** POST /locks/sweep: admin housekeeping; heartbeats already sweep a little each time. */

@@ -12,9 +12,25 @@ import { agentHeaders, DATABASE_URL, freshPostgres, testApp } from "../../test/h
 import type { Db } from "../db/port.ts";
 import { keysConflict } from "./keys.ts";
 
-const UNIVERSE = ["src/", "src/a.ts", "src/b.ts", "src/sub/", "src/sub/c.ts", "lib/", "lib/x.ts", "api:users", "README.md"];
+const UNIVERSE = [
+  "src/",
+  "src/a.ts",
+  "src/b.ts",
+  "src/sub/",
+  "src/sub/c.ts",
+  "lib/",
+  "lib/x.ts",
+  "api:users",
+  "README.md",
+];
 
-interface Grant { agent: string; keys: string[]; tokens: number[]; start: bigint; end: bigint }
+interface Grant {
+  agent: string;
+  keys: string[];
+  tokens: number[];
+  start: bigint;
+  end: bigint;
+}
 
 /** Microseconds since the epoch from a timestamptz rendered by jsonb (any offset). */
 function micros(iso: string): bigint {
@@ -59,17 +75,23 @@ function check(grants: Grant[], atLeast: number) {
   expect(violations).toBe(0);
 }
 
-async function contend(clients: number, attemptsEach: number, attempt: (client: number, keys: string[]) => Promise<Grant | null>) {
+async function contend(
+  clients: number,
+  attemptsEach: number,
+  attempt: (client: number, keys: string[]) => Promise<Grant | null>,
+) {
   const grants: Grant[] = [];
   let refused = 0;
-  await Promise.all(Array.from({ length: clients }, async (_, c) => {
-    const rng = mulberry(c + 1);
-    for (let i = 0; i < attemptsEach; i++) {
-      const g = await attempt(c, pick(rng));
-      if (g) grants.push(g);
-      else refused++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      const rng = mulberry(c + 1);
+      for (let i = 0; i < attemptsEach; i++) {
+        const g = await attempt(c, pick(rng));
+        if (g) grants.push(g);
+        else refused++;
+      }
+    }),
+  );
   return { grants, refused };
 }
 
@@ -89,21 +111,35 @@ describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
     try {
       const { grants, refused } = await contend(CLIENTS, 50, async (c, keys) => {
         const conn = conns[c]!;
-        const [{ r }] = await conn`select coord.acquire_locks('conc', ${`agent-${c}`}, null, ${keys}::text[], 'race', 600) as r` as unknown as [{ r: any }];
+        const [{ r }] =
+          (await conn`select coord.acquire_locks('conc', ${`agent-${c}`}, null, ${keys}::text[], 'race', 600) as r`) as unknown as [
+            { r: any },
+          ];
         if (!r.ok) {
           expect(r.code).toBe("lock_conflict");
           return null;
         }
         await new Promise((res) => setTimeout(res, Math.random() * 2));
-        const [{ x }] = await conn`select coord.release_locks('conc', ${`agent-${c}`}, ${keys}::text[], false) as x` as unknown as [{ x: any }];
+        const [{ x }] =
+          (await conn`select coord.release_locks('conc', ${`agent-${c}`}, ${keys}::text[], false) as x`) as unknown as [
+            { x: any },
+          ];
         expect(x.released).toHaveLength(keys.length);
-        return { agent: `agent-${c}`, keys, tokens: r.locks.map((l: { token: number }) => l.token), start: micros(r.locks[0].acquired_at), end: micros(x.released_at) };
+        return {
+          agent: `agent-${c}`,
+          keys,
+          tokens: r.locks.map((l: { token: number }) => l.token),
+          start: micros(r.locks[0].acquired_at),
+          end: micros(x.released_at),
+        };
       });
       expect(grants.length + refused).toBe(CLIENTS * 50);
       check(grants, 200);
       // Nothing left behind, and the events table saw every grant.
       expect(await pg.db.query("select 1 from coord.locks where repo = 'conc'")).toHaveLength(0);
-      const [ev] = await pg.db.query<{ n: number }>("select count(*)::int as n from coord.events where kind = 'lock.acquired' and data->>'repo' = 'conc'");
+      const [ev] = await pg.db.query<{ n: number }>(
+        "select count(*)::int as n from coord.events where kind = 'lock.acquired' and data->>'repo' = 'conc'",
+      );
       expect(ev!.n).toBe(grants.reduce((s, g) => s + g.keys.length, 0));
     } finally {
       await Promise.all(conns.map((c) => c.end()));
@@ -130,7 +166,13 @@ describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
         const rel = await call("/locks/release", agent, { repo: "conc-http", file_paths: keys });
         expect(rel.status).toBe(200);
         const r = await rel.json();
-        return { agent, keys: a.locks.map((l: { key: string }) => l.key), tokens: a.locks.map((l: { token: number }) => l.token), start: micros(a.locks[0].acquired_at), end: micros(r.released_at) };
+        return {
+          agent,
+          keys: a.locks.map((l: { key: string }) => l.key),
+          tokens: a.locks.map((l: { token: number }) => l.token),
+          start: micros(a.locks[0].acquired_at),
+          end: micros(r.released_at),
+        };
       });
       check(grants, 40);
     } finally {
@@ -140,17 +182,31 @@ describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
 
   it("waiters on one key are served one after another, each woken by the previous release", async () => {
     const { app } = testApp(pg.db as Db);
-    const hold = await app.request("/locks/acquire", { method: "POST", headers: agentHeaders("w-0"), body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts" }) });
+    const hold = await app.request("/locks/acquire", {
+      method: "POST",
+      headers: agentHeaders("w-0"),
+      body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts" }),
+    });
     expect(hold.status).toBe(200);
     const waiters = Array.from({ length: 8 }, async (_, i) => {
       const res = await app.request("/locks/acquire", {
-        method: "POST", headers: agentHeaders(`w-${i + 1}`), body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts", wait_seconds: 15 }),
+        method: "POST",
+        headers: agentHeaders(`w-${i + 1}`),
+        body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts", wait_seconds: 15 }),
       });
       expect(res.status).toBe(200);
-      await app.request("/locks/release", { method: "POST", headers: agentHeaders(`w-${i + 1}`), body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts" }) });
+      await app.request("/locks/release", {
+        method: "POST",
+        headers: agentHeaders(`w-${i + 1}`),
+        body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts" }),
+      });
     });
     const t0 = Date.now();
-    await app.request("/locks/release", { method: "POST", headers: agentHeaders("w-0"), body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts" }) });
+    await app.request("/locks/release", {
+      method: "POST",
+      headers: agentHeaders("w-0"),
+      body: JSON.stringify({ repo: "conc-wait", file_path: "hot.ts" }),
+    });
     await Promise.all(waiters);
     // Eight hand-overs by notification take well under one safety-net re-check interval each.
     expect(Date.now() - t0).toBeLessThan(8_000);
@@ -159,8 +215,13 @@ describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
 
 describe("the history checker", () => {
   it("fails on overlapping conflicting grants and on tokens that do not grow", () => {
-    const g = (agent: string, keys: string[], token: number, start: number, end: number): Grant =>
-      ({ agent, keys, tokens: [token], start: BigInt(start), end: BigInt(end) });
+    const g = (agent: string, keys: string[], token: number, start: number, end: number): Grant => ({
+      agent,
+      keys,
+      tokens: [token],
+      start: BigInt(start),
+      end: BigInt(end),
+    });
     const fine = Array.from({ length: 10 }, (_, i) => g(`a${i}`, ["src/"], i + 1, i * 10, i * 10 + 5));
     expect(() => check(fine, 10)).not.toThrow();
     expect(() => check([...fine, g("x", ["src/a.ts"], 99, 11, 12)], 10)).toThrow();

@@ -6,7 +6,10 @@ import type { Db } from "../db/port.ts";
 import { DATABASE_URL } from "../../test/helpers.ts";
 import { createPrivateCluster, type PrivateCluster } from "../../test/private-cluster.ts";
 
-interface Granted { ok: boolean; locks: Array<{ key: string; token: number }> }
+interface Granted {
+  ok: boolean;
+  locks: Array<{ key: string; token: number }>;
+}
 
 /**
  * The crash case. Lock state commits durably (synchronous_commit stays on; docs/LOCKS.md says why), so a grant an
@@ -33,8 +36,14 @@ describe.runIf(!!DATABASE_URL)("locks across a database crash (private Postgres 
     const inflight = Array.from({ length: 16 }, async (_, w) => {
       for (let i = 0; i < 1000; i++) {
         try {
-          const r = await callJson<Granted>(db, "coord.acquire_locks",
-            ["default", `crash-agent-${w}`, null, [`crash/${w}/${i}.ts`], "crash test", 3600]);
+          const r = await callJson<Granted>(db, "coord.acquire_locks", [
+            "default",
+            `crash-agent-${w}`,
+            null,
+            [`crash/${w}/${i}.ts`],
+            "crash test",
+            3600,
+          ]);
           if (r.ok) acknowledged.push(...r.locks);
         } catch {
           return; // the connection died with the server
@@ -49,12 +58,20 @@ describe.runIf(!!DATABASE_URL)("locks across a database crash (private Postgres 
     cluster.start();
     // postgres.js reconnects on the next query.
     const rows = await db.query<{ key: string; token: string }>(
-      "select key, token::text from coord.locks where key like 'crash/%'");
+      "select key, token::text from coord.locks where key like 'crash/%'",
+    );
     const stored = new Map(rows.map((r) => [r.key, Number(r.token)]));
     for (const g of acknowledged) expect(stored.get(g.key), `grant of ${g.key} survived`).toBe(g.token);
 
     const before = Math.max(...acknowledged.map((g) => g.token));
-    const after = await callJson<Granted>(db, "coord.acquire_locks", ["default", "after-crash", null, ["crash/after.ts"], null, 600]);
+    const after = await callJson<Granted>(db, "coord.acquire_locks", [
+      "default",
+      "after-crash",
+      null,
+      ["crash/after.ts"],
+      null,
+      600,
+    ]);
     expect(after.ok).toBe(true);
     expect(after.locks[0]!.token).toBeGreaterThan(before);
   }, 120_000);

@@ -27,7 +27,10 @@ export function normalizeKey(raw: string): KeyResult {
   const body = raw.slice(prefix.length).replaceAll("\\", "/");
   if (prefix === "") {
     if (body.startsWith("/") || /^[A-Za-z]:(\/|$)/.test(body)) {
-      return { ok: false, error: "is absolute; send a path relative to the repository root (src/a.ts, not /home/…/src/a.ts)" };
+      return {
+        ok: false,
+        error: "is absolute; send a path relative to the repository root (src/a.ts, not /home/…/src/a.ts)",
+      };
     }
   }
   const segments = body.split("/");
@@ -44,11 +47,15 @@ export function normalizeKey(raw: string): KeyResult {
     out.push(seg);
   }
   if (out.length === 0) {
-    return { ok: false, error: prefix ? `needs a name after ${prefix}` : "names the repository root; lock a file or directory inside it" };
+    return {
+      ok: false,
+      error: prefix ? `needs a name after ${prefix}` : "names the repository root; lock a file or directory inside it",
+    };
   }
   if (out.length > MAX_KEY_DEPTH) return { ok: false, error: `is more than ${MAX_KEY_DEPTH} levels deep` };
   const key = prefix + out.join("/") + (isDir ? "/" : "");
-  if (key.length > MAX_KEY_LENGTH) return { ok: false, error: `is longer than ${MAX_KEY_LENGTH} characters after normalisation` };
+  if (key.length > MAX_KEY_LENGTH)
+    return { ok: false, error: `is longer than ${MAX_KEY_LENGTH} characters after normalisation` };
   return { ok: true, key };
 }
 
@@ -71,7 +78,10 @@ export const LockKey = z
   .transform((raw, ctx) => {
     const r = normalizeKey(raw);
     if (r.ok) return r.key;
-    ctx.addIssue({ code: "custom", message: `${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)} ${r.error}` });
+    ctx.addIssue({
+      code: "custom",
+      message: `${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 80)}…` : raw)} ${r.error}`,
+    });
     return z.NEVER;
   })
   .describe("Repo-relative file path, directory ending in / (covers everything under it), or api:/db:/feature: key");
@@ -80,8 +90,10 @@ export const LockKey = z
 export const Repo = z
   .string()
   .max(200)
-  .regex(/^[A-Za-z0-9_@-][A-Za-z0-9._@-]*(\/[A-Za-z0-9_@-][A-Za-z0-9._@-]*)*$/,
-    "use letters, digits and . _ @ -, segments separated by / and not starting with . (e.g. org/name)");
+  .regex(
+    /^[A-Za-z0-9_@-][A-Za-z0-9._@-]*(\/[A-Za-z0-9_@-][A-Za-z0-9._@-]*)*$/,
+    "use letters, digits and . _ @ -, segments separated by / and not starting with . (e.g. org/name)",
+  );
 
 /** A repository namespace; `default` when none is given. */
 export const RepoName = Repo.default("default").describe("Repository namespace (default: 'default')");

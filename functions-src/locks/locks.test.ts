@@ -5,7 +5,8 @@ forEachDatabase("locks", (get) => {
   const app = () => testApp(get().db).app;
   const post = (path: string, agent: string, body: unknown, extra: Record<string, string> = {}) =>
     app().request(path, { method: "POST", headers: agentHeaders(agent, extra), body: JSON.stringify(body) });
-  const acquire = (agent: string, body: unknown, extra?: Record<string, string>) => post("/locks/acquire", agent, body, extra);
+  const acquire = (agent: string, body: unknown, extra?: Record<string, string>) =>
+    post("/locks/acquire", agent, body, extra);
   const release = (agent: string, body: unknown) => post("/locks/release", agent, body);
   const db = () => get().db;
 
@@ -25,7 +26,9 @@ forEachDatabase("locks", (get) => {
     const again = (await (await acquire("t-r", { repo: "t2", file_path: "r.ts", ttl_minutes: 60 })).json()).locks[0];
     expect(again).toMatchObject({ token: first.token, refreshed: true });
     expect(Date.parse(again.expires_at)).toBeGreaterThan(Date.parse(first.expires_at));
-    const kinds = await db().query<{ kind: string }>("select kind from coord.events where subject = 'r.ts' order by id");
+    const kinds = await db().query<{ kind: string }>(
+      "select kind from coord.events where subject = 'r.ts' order by id",
+    );
     expect(kinds.map((k) => k.kind)).toEqual(["lock.acquired", "lock.refreshed"]);
   });
 
@@ -65,35 +68,52 @@ forEachDatabase("locks", (get) => {
     const body = await res.json();
     expect(body.error.code).toBe("not_holder");
     expect(body.error.message).toMatch(/o1\.ts by t-own/);
-    expect((await (await app().request("/locks?repo=t5&file_path=mine.ts", { headers: agentHeaders("x") })).json()).locks).toHaveLength(1);
+    expect(
+      (await (await app().request("/locks?repo=t5&file_path=mine.ts", { headers: agentHeaders("x") })).json()).locks,
+    ).toHaveLength(1);
     const notAdmin = await release("t-thief", { repo: "t5", file_path: "o1.ts", force: true });
     expect(notAdmin.status).toBe(403);
     expect((await notAdmin.json()).error.code).toBe("admin_required");
     const forced = await app().request("/locks/release", {
-      method: "POST", headers: adminHeaders("op"), body: JSON.stringify({ repo: "t5", file_path: "o1.ts", force: true }),
+      method: "POST",
+      headers: adminHeaders("op"),
+      body: JSON.stringify({ repo: "t5", file_path: "o1.ts", force: true }),
     });
     expect(forced.status).toBe(200);
     expect((await forced.json()).released).toEqual([expect.objectContaining({ key: "o1.ts", holder: "t-own" })]);
     const [ev] = await db().query<{ agent_id: string; data: { holder: string } }>(
-      "select agent_id, data from coord.events where kind = 'lock.force_released' and subject = 'o1.ts'");
+      "select agent_id, data from coord.events where kind = 'lock.force_released' and subject = 'o1.ts'",
+    );
     expect(ev).toMatchObject({ agent_id: "op", data: { holder: "t-own" } });
   });
 
   it("check_locks shows covering scopes and contents, all in a repo, never expired locks", async () => {
     await acquire("t-c1", { repo: "t6", file_paths: ["src/", "z.ts"] });
     await acquire("t-c2", { repo: "t6", file_path: "lib/q/w.ts" });
-    const check = async (q: string) => (await (await app().request(`/locks?repo=t6${q}`, { headers: agentHeaders("c") })).json()).locks.map((l: { key: string }) => l.key);
+    const check = async (q: string) =>
+      (await (await app().request(`/locks?repo=t6${q}`, { headers: agentHeaders("c") })).json()).locks.map(
+        (l: { key: string }) => l.key,
+      );
     expect(await check("&file_path=src/deep/file.ts")).toEqual(["src/"]);
     expect(await check("&file_path=lib/")).toEqual(["lib/q/w.ts"]);
     expect(await check("&file_paths=z.ts&file_paths=lib/q/w.ts")).toEqual(["lib/q/w.ts", "z.ts"]);
     expect(await check("")).toEqual(["lib/q/w.ts", "src/", "z.ts"]);
-    await db().query("update coord.locks set expires_at = now() - interval '1 second' where repo = 't6' and key = 'z.ts'");
+    await db().query(
+      "update coord.locks set expires_at = now() - interval '1 second' where repo = 't6' and key = 'z.ts'",
+    );
     expect(await check("")).toEqual(["lib/q/w.ts", "src/"]);
   });
 
   it("an expired lock blocks nobody: another agent takes it, the old token is lock_lost", async () => {
-    const old = (await (await acquire("t-silent", { repo: "t7", file_path: "e.ts" }, { "X-Session-Id": "silent-1" })).json()).locks[0];
-    const ok = await post("/locks/verify", "ci", { repo: "t7", file_path: "e.ts", fencing_token: old.token, agent_id: "t-silent" });
+    const old = (
+      await (await acquire("t-silent", { repo: "t7", file_path: "e.ts" }, { "X-Session-Id": "silent-1" })).json()
+    ).locks[0];
+    const ok = await post("/locks/verify", "ci", {
+      repo: "t7",
+      file_path: "e.ts",
+      fencing_token: old.token,
+      agent_id: "t-silent",
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ held: true, lock: { key: "e.ts" } });
     // The session went silent: no heartbeat, so the TTL runs out.
@@ -107,25 +127,31 @@ forEachDatabase("locks", (get) => {
     const body = await stale.json();
     expect(body.error.code).toBe("lock_lost");
     expect(body.error.message).toMatch(/now held: e\.ts by t-next/);
-    const kinds = await db().query<{ kind: string }>("select kind from coord.events where subject = 'e.ts' order by id");
+    const kinds = await db().query<{ kind: string }>(
+      "select kind from coord.events where subject = 'e.ts' order by id",
+    );
     expect(kinds.map((k) => k.kind)).toEqual(["lock.acquired", "lock.expired", "lock.acquired"]);
   });
 
   it("a heartbeating session keeps its locks past their TTL; session end releases them at once", async () => {
     const h = { "X-Session-Id": "hb-1" };
-    const lock = (await (await acquire("t-hb", { repo: "t8", file_paths: ["h1.ts", "h2/"], ttl_minutes: 1 }, h)).json()).locks[0];
+    const lock = (await (await acquire("t-hb", { repo: "t8", file_paths: ["h1.ts", "h2/"], ttl_minutes: 1 }, h)).json())
+      .locks[0];
     // Nearly expired: the heartbeat renews it to now + its TTL (one minute).
     await db().query("update coord.locks set expires_at = now() + interval '2 seconds' where repo = 't8'");
     expect((await post("/sessions/heartbeat", "t-hb", {}, h)).status).toBe(200);
     const [row] = await db().query<{ left_s: number; token: string }>(
-      "select extract(epoch from expires_at - now())::float8 as left_s, token::text from coord.locks where repo = 't8' and key = 'h1.ts'");
+      "select extract(epoch from expires_at - now())::float8 as left_s, token::text from coord.locks where repo = 't8' and key = 'h1.ts'",
+    );
     expect(row!.left_s).toBeGreaterThan(50);
     expect(Number(row!.token)).toBe(lock.token);
     const renewed = await db().query("select 1 from coord.events where kind = 'lock.renewed' and session_id = 'hb-1'");
     expect(renewed).toHaveLength(1);
     expect((await post("/sessions/end", "t-hb", {}, h)).status).toBe(200);
     expect(await db().query("select 1 from coord.locks where repo = 't8'")).toHaveLength(0);
-    expect(await db().query("select 1 from coord.events where kind = 'lock.released' and data->>'cause' = 'session_ended'")).toHaveLength(2);
+    expect(
+      await db().query("select 1 from coord.events where kind = 'lock.released' and data->>'cause' = 'session_ended'"),
+    ).toHaveLength(2);
   });
 
   it("wait_seconds waits for the release and is woken by the notification, not by the re-check", async () => {
@@ -181,14 +207,20 @@ forEachDatabase("locks", (get) => {
     expect(r1.status).toBe(404);
     expect((await r1.json()).error.message).toMatch(/check the repo name/);
     expect((await app().request("/locks?repo=no-such-repo", { headers: agentHeaders("u") })).status).toBe(404);
-    expect((await post("/locks/verify", "u", { repo: "no-such-repo", file_path: "a", fencing_token: 1 })).status).toBe(404);
+    expect((await post("/locks/verify", "u", { repo: "no-such-repo", file_path: "a", fencing_token: 1 })).status).toBe(
+      404,
+    );
   });
 
   it("the database refuses an unnormalised key even from a caller that bypasses the API", async () => {
-    await expect(db().query(
-      "insert into coord.locks (repo, key, agent_id, token, ttl_seconds, acquired_at, renewed_at, expires_at) values ('x', '../a', 'a', 1, 60, now(), now(), now())",
-    )).rejects.toThrow(/check/);
-    const r = await db().query<{ r: { ok: boolean; code: string } }>("select coord.acquire_locks('default', 'a', null, array['a//b'], null, 60) as r");
+    await expect(
+      db().query(
+        "insert into coord.locks (repo, key, agent_id, token, ttl_seconds, acquired_at, renewed_at, expires_at) values ('x', '../a', 'a', 1, 60, now(), now(), now())",
+      ),
+    ).rejects.toThrow(/check/);
+    const r = await db().query<{ r: { ok: boolean; code: string } }>(
+      "select coord.acquire_locks('default', 'a', null, array['a//b'], null, 60) as r",
+    );
     expect(r[0]!.r).toMatchObject({ ok: false, code: "invalid_key" });
   });
 
@@ -199,7 +231,9 @@ forEachDatabase("locks", (get) => {
     const res = await app().request("/locks/sweep", { method: "POST", headers: adminHeaders(), body: "{}" });
     expect((await res.json()).swept).toBeGreaterThanOrEqual(1);
     expect(await db().query("select 1 from coord.locks where repo = 't11'")).toHaveLength(0);
-    expect(await db().query("select 1 from coord.events where kind = 'lock.expired' and subject = 'sw.ts'")).toHaveLength(1);
+    expect(
+      await db().query("select 1 from coord.events where kind = 'lock.expired' and subject = 'sw.ts'"),
+    ).toHaveLength(1);
   });
 
   it("serves acquire_lock, release_lock, check_locks and locks://current over /mcp", async () => {
@@ -215,7 +249,11 @@ forEachDatabase("locks", (get) => {
     };
     const init = { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } };
     await rpc("m1", "initialize", init);
-    const tools = (await rpc("m1", "tools/list", {})).tools as Array<{ name: string; outputSchema?: unknown; annotations?: Record<string, unknown> }>;
+    const tools = (await rpc("m1", "tools/list", {})).tools as Array<{
+      name: string;
+      outputSchema?: unknown;
+      annotations?: Record<string, unknown>;
+    }>;
     const byName = new Map(tools.map((t) => [t.name, t]));
     for (const name of ["acquire_lock", "release_lock", "check_locks", "verify_lock"]) {
       expect(byName.get(name)?.outputSchema, name).toBeTruthy();
@@ -223,21 +261,32 @@ forEachDatabase("locks", (get) => {
     expect(byName.get("check_locks")!.annotations).toMatchObject({ readOnlyHint: true });
     expect(byName.has("sweep_locks")).toBe(false);
 
-    const got = await rpc("m1", "tools/call", { name: "acquire_lock", arguments: { repo: "mcp", file_path: "m.ts", reason: "mcp edit" } });
+    const got = await rpc("m1", "tools/call", {
+      name: "acquire_lock",
+      arguments: { repo: "mcp", file_path: "m.ts", reason: "mcp edit" },
+    });
     expect(got.isError).toBeFalsy();
     expect(got.content[0].text).toMatch(/^locked m\.ts \(token \d+\) until/);
     expect(got.structuredContent.locks[0].key).toBe("m.ts");
 
-    const refused = await rpc("m2", "tools/call", { name: "acquire_lock", arguments: { repo: "mcp", file_path: "m.ts" } });
+    const refused = await rpc("m2", "tools/call", {
+      name: "acquire_lock",
+      arguments: { repo: "mcp", file_path: "m.ts" },
+    });
     expect(refused.isError).toBe(true);
     expect(refused.content[0].text).toMatch(/^lock_conflict: Locked: m\.ts by m1 until .* \(mcp edit\)/);
 
     const check = await rpc("m2", "tools/call", { name: "check_locks", arguments: { repo: "mcp" } });
     expect(check.content[0].text).toMatch(/1 active: m\.ts by m1/);
     const current = await rpc("m2", "resources/read", { uri: "locks://current" });
-    expect(JSON.parse(current.contents[0].text).locks).toEqual(expect.arrayContaining([expect.objectContaining({ repo: "mcp", key: "m.ts" })]));
+    expect(JSON.parse(current.contents[0].text).locks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ repo: "mcp", key: "m.ts" })]),
+    );
 
-    const rel = await rpc("m1", "tools/call", { name: "release_lock", arguments: { repo: "mcp", file_paths: ["m.ts", "n.ts"] } });
+    const rel = await rpc("m1", "tools/call", {
+      name: "release_lock",
+      arguments: { repo: "mcp", file_paths: ["m.ts", "n.ts"] },
+    });
     expect(rel.content[0].text).toBe("released m.ts; n.ts was not held by you");
   });
 

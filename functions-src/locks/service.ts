@@ -31,16 +31,28 @@ export function clock(iso: string): string {
 function refusal(r: Refusal, repo: string): ApiError {
   switch (r.code) {
     case "unknown_repo":
-      return new ApiError(404, "unknown_repo", `No lock has ever been taken in repo '${repo}'; check the repo name (omit it for 'default').`, { repo });
+      return new ApiError(
+        404,
+        "unknown_repo",
+        `No lock has ever been taken in repo '${repo}'; check the repo name (omit it for 'default').`,
+        { repo },
+      );
     case "invalid_key":
-      return new ApiError(400, "invalid_input", `Invalid lock key ${JSON.stringify(r.key)}; send a normalised repo-relative path.`, { field: "file_paths" });
+      return new ApiError(
+        400,
+        "invalid_input",
+        `Invalid lock key ${JSON.stringify(r.key)}; send a normalised repo-relative path.`,
+        { field: "file_paths" },
+      );
     default:
       return new ApiError(400, "invalid_input", `Invalid input — ${r.message ?? r.code}`);
   }
 }
 
 function describeLocks(locks: LockRow[]): string {
-  const shown = locks.slice(0, 3).map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}${l.reason ? ` (${l.reason})` : ""}`);
+  const shown = locks
+    .slice(0, 3)
+    .map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}${l.reason ? ` (${l.reason})` : ""}`);
   return shown.join("; ") + (locks.length > 3 ? `; and ${locks.length - 3} more` : "");
 }
 
@@ -73,7 +85,8 @@ export async function acquireLocks(ctx: OpContext, input: AcquireInput): Promise
   try {
     for (;;) {
       const r = await callJson<Answer<{ locks: AcquireOutput["locks"]; conflicts: LockRow[]; now: string }>>(
-        ctx.db, "coord.acquire_locks",
+        ctx.db,
+        "coord.acquire_locks",
         [input.repo, ctx.identity.agentId, ctx.identity.sessionId, input.keys, input.reason, input.ttlMinutes * 60],
       );
       if (r.ok) return { repo: input.repo, locks: r.locks, waited_ms: Date.now() - started };
@@ -82,15 +95,21 @@ export async function acquireLocks(ctx: OpContext, input: AcquireInput): Promise
       const now = Date.now();
       if (!armed || now >= deadline) {
         const waited = armed ? ` after waiting ${input.waitSeconds}s` : "";
-        throw new ApiError(409, "lock_conflict",
+        throw new ApiError(
+          409,
+          "lock_conflict",
           `Locked: ${describeLocks(conflicts)}. Nothing was taken${waited}. Retry with wait_seconds (≤20), work on something else, or ask the holder.`,
-          { conflicts });
+          { conflicts },
+        );
       }
       // The database's own clock says how far off each blocker's expiry is, so app and db clocks need not agree.
       const dbNow = Date.parse((r as unknown as { now: string }).now);
       const soonestExpiry = Math.min(...conflicts.map((c) => Date.parse(c.expires_at) - dbNow)) + now + 5;
       const blocking = new Set(conflicts.map((c) => c.key));
-      await armed.wait((n) => FREEING.has(n.kind) && blocking.has(n.subject ?? ""), Math.min(deadline, soonestExpiry, now + RECHECK_MS));
+      await armed.wait(
+        (n) => FREEING.has(n.kind) && blocking.has(n.subject ?? ""),
+        Math.min(deadline, soonestExpiry, now + RECHECK_MS),
+      );
     }
   } finally {
     armed?.dispose();
@@ -105,15 +124,27 @@ export interface ReleaseOutput {
 }
 
 /** Releases the caller's locks on exactly these keys; `force` (admin only) releases anyone's. */
-export async function releaseLocks(ctx: OpContext, repo: string, keys: string[], force: boolean): Promise<ReleaseOutput> {
-  const r = await callJson<Answer<ReleaseOutput> & { held?: LockRow[] }>(
-    ctx.db, "coord.release_locks", [repo, ctx.identity.agentId, keys, force]);
+export async function releaseLocks(
+  ctx: OpContext,
+  repo: string,
+  keys: string[],
+  force: boolean,
+): Promise<ReleaseOutput> {
+  const r = await callJson<Answer<ReleaseOutput> & { held?: LockRow[] }>(ctx.db, "coord.release_locks", [
+    repo,
+    ctx.identity.agentId,
+    keys,
+    force,
+  ]);
   if (r.ok) return { repo: r.repo, released: r.released, not_held: r.not_held, released_at: r.released_at };
   if (r.code === "not_holder") {
     const held = (r as { held?: LockRow[] }).held ?? [];
-    throw new ApiError(403, "not_holder",
+    throw new ApiError(
+      403,
+      "not_holder",
       `Not yours: ${describeLocks(held)}. Nothing was released; only the holder may release (an admin key may pass force: true).`,
-      { held });
+      { held },
+    );
   }
   throw refusal(r, repo);
 }
@@ -142,15 +173,29 @@ export interface VerifyOutput {
 }
 
 /** Confirms that `agentId` holds `key` (directly or by a covering scope) under `token`, or refuses with lock_lost. */
-export async function verifyLock(ctx: OpContext, repo: string, agentId: string, key: string, token: number): Promise<VerifyOutput> {
-  const r = await callJson<Answer<{ held: boolean; current: LockRow[] }>>(ctx.db, "coord.verify_lock", [repo, agentId, key, token]);
+export async function verifyLock(
+  ctx: OpContext,
+  repo: string,
+  agentId: string,
+  key: string,
+  token: number,
+): Promise<VerifyOutput> {
+  const r = await callJson<Answer<{ held: boolean; current: LockRow[] }>>(ctx.db, "coord.verify_lock", [
+    repo,
+    agentId,
+    key,
+    token,
+  ]);
   if (!r.ok) throw refusal(r, repo);
   const lock = r.current.find((l) => l.agent_id === agentId && l.token === token);
   if (!r.held || !lock) {
     const now = r.current.length ? `now held: ${describeLocks(r.current)}` : "no one holds it now";
-    throw new ApiError(409, "lock_lost",
+    throw new ApiError(
+      409,
+      "lock_lost",
       `Lock lost: ${agentId} no longer holds ${key} with token ${token} (expired, released or taken since); ${now}. Do not write under it: re-acquire, then redo the work.`,
-      { current: r.current });
+      { current: r.current },
+    );
   }
   return { repo, key, agent_id: agentId, token, held: true, lock };
 }

@@ -7,10 +7,12 @@ import { agentHeaders, forEachDatabase, resourceJson, testApp } from "../../test
 /** An MCP client whose HTTP goes straight into `app.request()`. */
 async function connect(app: ReturnType<typeof testApp>["app"], headers: Record<string, string>) {
   const client = new Client({ name: "route-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
-    requestInit: { headers },
-    fetch: (url, init) => Promise.resolve(app.request(String(url), init as RequestInit)),
-  }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL("http://localhost/mcp"), {
+      requestInit: { headers },
+      fetch: (url, init) => Promise.resolve(app.request(String(url), init as RequestInit)),
+    }),
+  );
   return client;
 }
 
@@ -20,7 +22,12 @@ forEachDatabase("MCP at /mcp", (get) => {
     const res = await app.request("/mcp", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } }),
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } },
+      }),
     });
     expect(res.status).toBe(401);
   });
@@ -34,14 +41,18 @@ forEachDatabase("MCP at /mcp", (get) => {
     expect(resources.map((r) => r.uri)).toContain("coordinator://status");
     const status = resourceJson(await client.readResource({ uri: "coordinator://status" }));
     expect(status.agents).toBeGreaterThanOrEqual(1);
-    const seen = await get().db.query("select 1 from coord.sessions where agent_id = 'mcp-route-agent' and session_id = 'mcp-s1'");
+    const seen = await get().db.query(
+      "select 1 from coord.sessions where agent_id = 'mcp-route-agent' and session_id = 'mcp-s1'",
+    );
     expect(seen).toHaveLength(1);
     await client.close();
   });
 });
 
 describe("the agent surface stays small", () => {
-  const tools = defaultCapabilities({}).flatMap((c) => c.operations).filter((op) => op.tool !== false);
+  const tools = defaultCapabilities({})
+    .flatMap((c) => c.operations)
+    .filter((op) => op.tool !== false);
 
   it("has few tools, with unique snake_case names and short descriptions", () => {
     expect(tools.length).toBeLessThanOrEqual(16);

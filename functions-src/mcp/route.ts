@@ -16,8 +16,14 @@ export function buildMcpServer(ctx: OpContext, capabilities: Capability[]): McpS
   for (const cap of capabilities) {
     for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op);
     for (const res of cap.resources ?? []) {
-      server.registerResource(res.name, res.uri, { title: res.title, description: res.description, mimeType: "application/json" },
-        async (uri) => ({ contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(await res.read(ctx)) }] }));
+      server.registerResource(
+        res.name,
+        res.uri,
+        { title: res.title, description: res.description, mimeType: "application/json" },
+        async (uri) => ({
+          contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(await res.read(ctx)) }],
+        }),
+      );
     }
   }
   return server;
@@ -31,7 +37,10 @@ export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabi
   return new Hono<AppEnv>().on(["GET", "POST", "DELETE"], "/mcp", auth, async (c) => {
     const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
     const server = buildMcpServer(ctx, capabilities);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await server.connect(transport);
     try {
       return await transport.handleRequest(c.req.raw);

@@ -3,8 +3,17 @@ import type { Capability } from "../capability.ts";
 import { requireAdmin } from "../identity/auth.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
-  ContextOut, DetailsIn, DetailsOut, RecallIn, RecallOut, RememberIn, RememberOut, RetentionIn, RetentionOut,
-  SkillOutcomeIn, SkillOutcomeOut,
+  ContextOut,
+  DetailsIn,
+  DetailsOut,
+  RecallIn,
+  RecallOut,
+  RememberIn,
+  RememberOut,
+  RetentionIn,
+  RetentionOut,
+  SkillOutcomeIn,
+  SkillOutcomeOut,
 } from "./schemas.ts";
 import * as memory from "./service.ts";
 
@@ -22,11 +31,13 @@ export const remember = defineOperation({
   run: (ctx, input) => memory.remember(ctx, input),
   summarize: (o) => {
     const moved = (o.evicted?.length ?? 0) + (o.cut?.length ?? 0);
-    return `${o.layer} memory ${o.id} ${o.status}` +
+    return (
+      `${o.layer} memory ${o.id} ${o.status}` +
       (o.occurrences && o.occurrences > 1 ? ` (${o.occurrences} occurrences)` : "") +
       (o.tokens_used !== undefined ? `; ${o.tokens_used}/${o.budget_tokens} tokens` : "") +
       (moved ? `; ${o.evicted?.length ?? 0} evicted, ${o.cut?.length ?? 0} cut to episodic` : "") +
-      (o.redacted ? "; secrets redacted" : "");
+      (o.redacted ? "; secrets redacted" : "")
+    );
   },
 });
 
@@ -42,9 +53,10 @@ export const recall = defineOperation({
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "POST", path: "/memory/recall" },
   run: (ctx, input) => memory.recall(ctx, input),
-  summarize: (o) => o.results.length === 0
-    ? (o.message ?? "No relevant memory.")
-    : o.results.map((r) => `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})`).join("\n"),
+  summarize: (o) =>
+    o.results.length === 0
+      ? (o.message ?? "No relevant memory.")
+      : o.results.map((r) => `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})`).join("\n"),
 });
 
 /** Expands memories by id. */
@@ -57,7 +69,8 @@ export const memoryDetails = defineOperation({
   hints: { readOnlyHint: false, idempotentHint: false },
   http: { method: "GET", path: "/memory/details" },
   run: (ctx, input) => memory.details(ctx, input.ids),
-  summarize: (o) => o.memories.map((m) => `#${m.id} ${m.summary}`).join("\n") +
+  summarize: (o) =>
+    o.memories.map((m) => `#${m.id} ${m.summary}`).join("\n") +
     (o.missing.length ? `\nmissing: ${o.missing.join(", ")}` : ""),
 });
 
@@ -71,8 +84,11 @@ export const getContext = defineOperation({
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/memory/context" },
   run: (ctx) => memory.context(ctx),
-  summarize: (o) => [`${o.items.length} items, ${o.tokens_used}/${o.budget_tokens} tokens`,
-    ...o.items.map((i) => `${i.pinned ? "*" : "-"} [${i.kind} p${i.priority}] ${i.content}`)].join("\n"),
+  summarize: (o) =>
+    [
+      `${o.items.length} items, ${o.tokens_used}/${o.budget_tokens} tokens`,
+      ...o.items.map((i) => `${i.pinned ? "*" : "-"} [${i.kind} p${i.priority}] ${i.content}`),
+    ].join("\n"),
 });
 
 /** Reports how using a skill went. */

@@ -11,7 +11,12 @@ import { corpus, NO_MATCH_QUERIES, QUERIES } from "./fixtures/corpus.ts";
 const RECALL_AT_5_FLOOR = 0.9;
 const MRR_FLOOR = 0.85;
 
-interface Hit { id: number; summary: string; score: number; why: string }
+interface Hit {
+  id: number;
+  summary: string;
+  score: number;
+  why: string;
+}
 
 forEachDatabase("memory ranking", (get) => {
   const idOf = new Map<string, number>();
@@ -21,7 +26,11 @@ forEachDatabase("memory ranking", (get) => {
     let i = 0;
     for (const m of corpus()) {
       const { key, ...memory } = m;
-      const r = await callJson<{ id: number }>(db, "coord.remember", [`fixture-agent-${i++ % 7}`, null, { ...memory, repo: "acme/app" }]);
+      const r = await callJson<{ id: number }>(db, "coord.remember", [
+        `fixture-agent-${i++ % 7}`,
+        null,
+        { ...memory, repo: "acme/app" },
+      ]);
       idOf.set(key, r.id);
     }
     // Term weights come from column statistics; the retention job refreshes them on a schedule.
@@ -29,7 +38,11 @@ forEachDatabase("memory ranking", (get) => {
   }, 120_000);
 
   const recall = (task_description: string) =>
-    callJson<{ results: Hit[]; message: string | null }>(get().db, "coord.recall", ["reader", null, { task_description, repo: "acme/app", limit: 10 }]);
+    callJson<{ results: Hit[]; message: string | null }>(get().db, "coord.recall", [
+      "reader",
+      null,
+      { task_description, repo: "acme/app", limit: 10 },
+    ]);
 
   it(`labelled queries: recall@5 >= ${RECALL_AT_5_FLOOR} and MRR >= ${MRR_FLOOR}`, async () => {
     let hits = 0;
@@ -41,11 +54,14 @@ forEachDatabase("memory ranking", (get) => {
       const rank = results.findIndex((r) => relevant.has(r.id));
       if (rank >= 0 && rank < 5) hits++;
       if (rank >= 0) rr += 1 / (rank + 1);
-      if (rank < 0 || rank >= 5) misses.push(`${q.query} → rank ${rank < 0 ? "none" : rank + 1}; top: ${results[0]?.summary ?? "(empty)"}`);
+      if (rank < 0 || rank >= 5)
+        misses.push(`${q.query} → rank ${rank < 0 ? "none" : rank + 1}; top: ${results[0]?.summary ?? "(empty)"}`);
     }
     const recallAt5 = hits / QUERIES.length;
     const mrr = rr / QUERIES.length;
-    console.log(`[${get().kind}] memory ranking: ${QUERIES.length} queries over ${idOf.size} memories: recall@5 ${recallAt5.toFixed(3)}, MRR ${mrr.toFixed(3)}`);
+    console.log(
+      `[${get().kind}] memory ranking: ${QUERIES.length} queries over ${idOf.size} memories: recall@5 ${recallAt5.toFixed(3)}, MRR ${mrr.toFixed(3)}`,
+    );
     if (misses.length) console.log(`misses:\n  ${misses.join("\n  ")}`);
     expect(recallAt5).toBeGreaterThanOrEqual(RECALL_AT_5_FLOOR);
     expect(mrr).toBeGreaterThanOrEqual(MRR_FLOOR);

@@ -5,39 +5,76 @@ export const EMBEDDING_DIMENSIONS = 384;
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const tags = z.array(z.string().trim().toLowerCase().min(1).max(64)).max(20);
-const embedding = z.array(z.number().finite()).length(EMBEDDING_DIMENSIONS)
+const embedding = z
+  .array(z.number().finite())
+  .length(EMBEDDING_DIMENSIONS)
   .describe(`Optional ${EMBEDDING_DIMENSIONS}-number embedding; used where the database has pgvector.`);
-const repo = z.string().trim().max(200).describe("Repository the memory belongs to (scope); default shared across agents of it.");
-const eventType = z.string().trim().toLowerCase().regex(/^[a-z0-9_.:-]{1,64}$/, "letters, digits and _.:- only, at most 64");
+const repo = z
+  .string()
+  .trim()
+  .max(200)
+  .describe("Repository the memory belongs to (scope); default shared across agents of it.");
+const eventType = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9_.:-]{1,64}$/, "letters, digits and _.:- only, at most 64");
 
 /** Input of `remember`: the seed's fields plus a layer and the layer-specific ones. */
-export const RememberIn = z.object({
-  layer: z.enum(["episodic", "working", "procedural"]).default("episodic"),
-  event_type: eventType.optional().describe("e.g. test_failure, build_fix, convention, api_quirk (episodic)."),
-  summary: text(500).describe("One line: what happened or what to keep in mind."),
-  details: text(8000).optional(),
-  outcome: z.enum(["success", "failure", "partial"]).optional()
-    .describe("Episodic: how it went. With layer=procedural and only name+outcome, use report_skill_outcome instead."),
-  lessons: text(4000).optional(),
-  tags: tags.optional(),
-  repo: repo.optional(),
-  visibility: z.enum(["shared", "private"]).default("shared"),
-  file_paths: z.array(text(500)).max(50).optional(),
-  commit_sha: z.string().regex(/^[0-9a-f]{7,40}$/, "7-40 lowercase hex digits").optional(),
-  task_id: text(128).optional(),
-  name: z.string().trim().toLowerCase().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "lowercase letters, digits and ._- only, at most 100")
-    .optional().describe("Procedural: the skill's name (one per repository)."),
-  steps: z.array(text(500)).max(30).optional().describe("Procedural: the steps."),
-  preconditions: text(2000).optional(),
-  kind: z.enum(["goal", "decision", "constraint", "observation", "note"]).default("note").describe("Working: item kind."),
-  priority: z.number().int().min(1).max(5).default(3).describe("Working: 1 (low) to 5 (high)."),
-  pinned: z.boolean().default(false).describe("Working: never evicted."),
-  budget_tokens: z.number().int().min(100).max(100_000).optional().describe("Working: this session's token budget (default 4000)."),
-  embedding: embedding.optional(),
-})
-  .refine((v) => v.layer !== "procedural" || v.name !== undefined, { message: "layer procedural needs a skill name", path: ["name"] })
-  .refine((v) => v.layer !== "working" || v.summary.length + (v.details?.length ?? 0) < 8000,
-    { message: "working items hold at most 8000 characters (summary + details)", path: ["details"] });
+export const RememberIn = z
+  .object({
+    layer: z.enum(["episodic", "working", "procedural"]).default("episodic"),
+    event_type: eventType.optional().describe("e.g. test_failure, build_fix, convention, api_quirk (episodic)."),
+    summary: text(500).describe("One line: what happened or what to keep in mind."),
+    details: text(8000).optional(),
+    outcome: z
+      .enum(["success", "failure", "partial"])
+      .optional()
+      .describe(
+        "Episodic: how it went. With layer=procedural and only name+outcome, use report_skill_outcome instead.",
+      ),
+    lessons: text(4000).optional(),
+    tags: tags.optional(),
+    repo: repo.optional(),
+    visibility: z.enum(["shared", "private"]).default("shared"),
+    file_paths: z.array(text(500)).max(50).optional(),
+    commit_sha: z
+      .string()
+      .regex(/^[0-9a-f]{7,40}$/, "7-40 lowercase hex digits")
+      .optional(),
+    task_id: text(128).optional(),
+    name: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "lowercase letters, digits and ._- only, at most 100")
+      .optional()
+      .describe("Procedural: the skill's name (one per repository)."),
+    steps: z.array(text(500)).max(30).optional().describe("Procedural: the steps."),
+    preconditions: text(2000).optional(),
+    kind: z
+      .enum(["goal", "decision", "constraint", "observation", "note"])
+      .default("note")
+      .describe("Working: item kind."),
+    priority: z.number().int().min(1).max(5).default(3).describe("Working: 1 (low) to 5 (high)."),
+    pinned: z.boolean().default(false).describe("Working: never evicted."),
+    budget_tokens: z
+      .number()
+      .int()
+      .min(100)
+      .max(100_000)
+      .optional()
+      .describe("Working: this session's token budget (default 4000)."),
+    embedding: embedding.optional(),
+  })
+  .refine((v) => v.layer !== "procedural" || v.name !== undefined, {
+    message: "layer procedural needs a skill name",
+    path: ["name"],
+  })
+  .refine((v) => v.layer !== "working" || v.summary.length + (v.details?.length ?? 0) < 8000, {
+    message: "working items hold at most 8000 characters (summary + details)",
+    path: ["details"],
+  });
 
 const Moved = z.object({ id: z.number().int(), memory_id: z.number().int() });
 
@@ -51,16 +88,26 @@ export const RememberOut = z.object({
   tokens_used: z.number().int().optional(),
   budget_tokens: z.number().int().optional(),
   evicted: z.array(Moved).optional().describe("Working items moved to episodic memory (still recallable)."),
-  cut: z.array(Moved).optional().describe("Working items cut to their summary line (full text kept in episodic memory)."),
+  cut: z
+    .array(Moved)
+    .optional()
+    .describe("Working items cut to their summary line (full text kept in episodic memory)."),
 });
 
 /** Input of `recall`. */
 export const RecallIn = z.object({
   task_description: text(4000).describe("What you are about to do, in your own words."),
   tags: tags.optional(),
-  tag_mode: z.enum(["boost", "filter"]).default("boost").describe("boost ranks tagged memories higher; filter keeps only them."),
+  tag_mode: z
+    .enum(["boost", "filter"])
+    .default("boost")
+    .describe("boost ranks tagged memories higher; filter keeps only them."),
   event_types: z.array(eventType).max(20).optional(),
-  layers: z.array(z.enum(["episodic", "procedural"])).min(1).max(2).optional(),
+  layers: z
+    .array(z.enum(["episodic", "procedural"]))
+    .min(1)
+    .max(2)
+    .optional(),
   limit: z.number().int().min(1).max(50).default(10),
   repo: repo.optional(),
   embedding: embedding.optional(),
@@ -127,7 +174,13 @@ export const SkillOutcomeOut = z.object({
 });
 
 export const RetentionIn = z.object({
-  age_days: z.number().int().min(0).max(3650).optional().describe("Archive episodic rows unseen and unused this long (default: setting retention_days, 90)."),
+  age_days: z
+    .number()
+    .int()
+    .min(0)
+    .max(3650)
+    .optional()
+    .describe("Archive episodic rows unseen and unused this long (default: setting retention_days, 90)."),
 });
 
 export const RetentionOut = z.object({ archived: z.number().int(), age_days: z.number().int() });

@@ -16,16 +16,27 @@ forEachDatabase("every route refuses bad input with a 4xx", (get) => {
     for (const op of ops) {
       const path = op.http.path.replace(/:([A-Za-z_]+)/g, "00000000-0000-4000-8000-000000000000");
       const fields = Object.keys(op.input.shape);
-      const bodies: Array<Record<string, unknown>> = [{}, ...WRONG.map((w) => Object.fromEntries(fields.map((f) => [f, w])))];
+      const bodies: Array<Record<string, unknown>> = [
+        {},
+        ...WRONG.map((w) => Object.fromEntries(fields.map((f) => [f, w]))),
+      ];
       for (const body of bodies) {
         const headers = agentHeaders("fuzzer", { "X-Session-Id": "fuzz-session" });
-        const res = op.http.method === "POST"
-          ? await app.request(path, { method: "POST", headers, body: JSON.stringify(body) })
-          : await app.request(`${path}?${new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)]))}`, { method: op.http.method, headers });
-        if (res.status >= 500) failures.push(`${op.http.method} ${op.http.path} ${JSON.stringify(body)} → ${res.status} ${await res.text()}`);
+        const res =
+          op.http.method === "POST"
+            ? await app.request(path, { method: "POST", headers, body: JSON.stringify(body) })
+            : await app.request(
+                `${path}?${new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)]))}`,
+                { method: op.http.method, headers },
+              );
+        if (res.status >= 500)
+          failures.push(
+            `${op.http.method} ${op.http.path} ${JSON.stringify(body)} → ${res.status} ${await res.text()}`,
+          );
         else if (res.status >= 400) {
           const err = (await res.json()) as { error?: { code?: string; message?: string } };
-          if (!err.error?.code || !err.error.message) failures.push(`${op.http.method} ${op.http.path} → ${res.status} without code/message`);
+          if (!err.error?.code || !err.error.message)
+            failures.push(`${op.http.method} ${op.http.path} → ${res.status} without code/message`);
         }
       }
     }

@@ -10,7 +10,12 @@ export function openApiDocument(capabilities: Capability[]) {
       const path = op.http.path.replace(/:([A-Za-z_]+)/g, "{$1}");
       const method = op.http.method.toLowerCase();
       const input = z.toJSONSchema(op.input, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-      const params = [...op.http.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+      const params = [...op.http.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+        name: m[1],
+        in: "path",
+        required: true,
+        schema: { type: "string" },
+      }));
       paths[path] ??= {};
       paths[path][method] = {
         operationId: op.name,
@@ -19,15 +24,21 @@ export function openApiDocument(capabilities: Capability[]) {
         tags: [cap.name],
         parameters: [
           ...params,
-          ...(method === "post" ? [] : Object.entries((input.properties ?? {}) as Record<string, unknown>)
-            .filter(([name]) => !params.some((p) => p.name === name))
-            .map(([name, schema]) => ({ name, in: "query", schema }))),
+          ...(method === "post"
+            ? []
+            : Object.entries((input.properties ?? {}) as Record<string, unknown>)
+                .filter(([name]) => !params.some((p) => p.name === name))
+                .map(([name, schema]) => ({ name, in: "query", schema }))),
         ],
-        ...(method === "post" ? { requestBody: { required: true, content: { "application/json": { schema: input } } } } : {}),
+        ...(method === "post"
+          ? { requestBody: { required: true, content: { "application/json": { schema: input } } } }
+          : {}),
         responses: {
           [String(op.http.status ?? 200)]: {
             description: "OK",
-            content: { "application/json": { schema: z.toJSONSchema(op.output, { io: "output", unrepresentable: "any" }) } },
+            content: {
+              "application/json": { schema: z.toJSONSchema(op.output, { io: "output", unrepresentable: "any" }) },
+            },
           },
           "4XX": { description: "Refused: `{ error: { code, message, … } }` says what to fix." },
         },

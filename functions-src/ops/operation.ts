@@ -42,11 +42,15 @@ export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject 
  * What a caller needs of an operation — name, schemas, hints, route — without its implementation. A capability that
  * builds its operations from configuration exports their contracts, so the typed client can call them.
  */
-export type OperationContract<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> =
-  Omit<Operation<I, O>, "run" | "summarize">;
+export type OperationContract<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> = Omit<
+  Operation<I, O>,
+  "run" | "summarize"
+>;
 
 /** Declares an operation's contract with its types inferred from the schemas. */
-export function defineContract<I extends AnyObject, O extends AnyObject>(c: OperationContract<I, O>): OperationContract<I, O> {
+export function defineContract<I extends AnyObject, O extends AnyObject>(
+  c: OperationContract<I, O>,
+): OperationContract<I, O> {
   return c;
 }
 
@@ -95,11 +99,12 @@ function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
 /** Mounts an operation as a REST route on a Hono app. */
 export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: MiddlewareHandler<AppEnv>, op: Operation): void {
   const handler = async (c: Context<AppEnv>) => {
-    const raw = op.http.method === "GET" || op.http.method === "DELETE"
-      ? queryInput(c, op.input)
-      : await c.req.json<unknown>().catch(() => {
-        throw new ApiError(400, "malformed_json", "Request body is not valid JSON; send a JSON object.");
-      });
+    const raw =
+      op.http.method === "GET" || op.http.method === "DELETE"
+        ? queryInput(c, op.input)
+        : await c.req.json<unknown>().catch(() => {
+            throw new ApiError(400, "malformed_json", "Request body is not valid JSON; send a JSON object.");
+          });
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
       throw new ApiError(400, "invalid_input", "Request body must be a JSON object.");
     }
@@ -115,18 +120,35 @@ export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: Middlewar
 export function registerOperationTool(server: McpServer, ctx: OpContext, op: Operation): void {
   server.registerTool(
     op.name,
-    { title: op.title, description: op.description, inputSchema: op.input, outputSchema: op.output, annotations: { title: op.title, ...op.hints } },
+    {
+      title: op.title,
+      description: op.description,
+      inputSchema: op.input,
+      outputSchema: op.output,
+      annotations: { title: op.title, ...op.hints },
+    },
     async (args: unknown) => {
       try {
         const output = await op.run(ctx, parseInput(op.input, args));
-        return { content: [{ type: "text" as const, text: op.summarize(output) }], structuredContent: output as Record<string, unknown> };
+        return {
+          content: [{ type: "text" as const, text: op.summarize(output) }],
+          structuredContent: output as Record<string, unknown>,
+        };
       } catch (err) {
         if (err instanceof ApiError) {
           const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
           return { isError: true, content: [{ type: "text" as const, text: `${err.code}: ${err.message}${details}` }] };
         }
         ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, error: String(err) });
-        return { isError: true, content: [{ type: "text" as const, text: "internal: the tool failed; the request id identifies it in the server logs." }] };
+        return {
+          isError: true,
+          content: [
+            {
+              type: "text" as const,
+              text: "internal: the tool failed; the request id identifies it in the server logs.",
+            },
+          ],
+        };
       }
     },
   );

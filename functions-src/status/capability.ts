@@ -32,7 +32,8 @@ export const status = defineOperation({
   http: { method: "GET", path: "/status" },
   tool: false,
   run: (ctx) => readStatus(ctx),
-  summarize: (s) => `v${s.version} schema ${s.schema_version}: ${s.agents} agents, ${s.locks} locks, ${s.tasks} open tasks`,
+  summarize: (s) =>
+    `v${s.version} schema ${s.schema_version}: ${s.agents} agents, ${s.locks} locks, ${s.tasks} open tasks`,
 });
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -50,19 +51,41 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 function healthRoutes(deps: AppDeps) {
   return new Hono<AppEnv>().get("/health", async (c) => {
     try {
-      const rows = await withTimeout(deps.db.query<{ v: string }>("select coord.schema_version() as v"), deps.config.healthTimeoutMs);
-      return c.json({ status: "ok", version: VERSION, database: { kind: deps.db.kind, reachable: true, schema_version: rows[0]!.v } }, 200);
+      const rows = await withTimeout(
+        deps.db.query<{ v: string }>("select coord.schema_version() as v"),
+        deps.config.healthTimeoutMs,
+      );
+      return c.json(
+        {
+          status: "ok",
+          version: VERSION,
+          database: { kind: deps.db.kind, reachable: true, schema_version: rows[0]!.v },
+        },
+        200,
+      );
     } catch (err) {
       // 3F000 invalid_schema_name / 42883 undefined_function: the server answered, but nothing is migrated yet.
       const code = (err as { code?: string }).code;
       if (code === "3F000" || code === "42883") {
-        return c.json({
-          status: "unavailable", version: VERSION,
-          database: { kind: deps.db.kind, reachable: true, schema_version: null, hint: "not migrated: run `npm run migrate` or `supabase db push`" },
-        }, 503);
+        return c.json(
+          {
+            status: "unavailable",
+            version: VERSION,
+            database: {
+              kind: deps.db.kind,
+              reachable: true,
+              schema_version: null,
+              hint: "not migrated: run `npm run migrate` or `supabase db push`",
+            },
+          },
+          503,
+        );
       }
       deps.log.warn("health: database unreachable", { error: (err as Error).message });
-      return c.json({ status: "unavailable", version: VERSION, database: { kind: deps.db.kind, reachable: false } }, 503);
+      return c.json(
+        { status: "unavailable", version: VERSION, database: { kind: deps.db.kind, reachable: false } },
+        503,
+      );
     }
   });
 }

@@ -15,39 +15,88 @@ import { MAX_FILES, webhookRoutes, type Defer } from "./webhooks.ts";
 
 const SHA = z.string().regex(/^[0-9a-f]{40}$/, "a 40-character lowercase hex commit sha");
 const REPO = z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name");
-const PATH = z.string().min(1).max(1024).refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "a relative path without ..");
+const PATH = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((p) => !p.startsWith("/") && !p.split("/").includes(".."), "a relative path without ..");
 
-const FileIn = z.object({
-  path: PATH,
-  status: z.enum(["added", "modified", "removed", "renamed"]),
-  previous_path: PATH.optional(),
-  content: z.string().max(256 * 1024).optional(),
-  diff: z.string().max(256 * 1024).optional(),
-  size: z.number().int().min(0).max(2 ** 40).optional(),
-}).refine((f) => f.status !== "renamed" || f.previous_path !== undefined, { message: "a renamed file needs previous_path", path: ["previous_path"] });
+const FileIn = z
+  .object({
+    path: PATH,
+    status: z.enum(["added", "modified", "removed", "renamed"]),
+    previous_path: PATH.optional(),
+    content: z
+      .string()
+      .max(256 * 1024)
+      .optional(),
+    diff: z
+      .string()
+      .max(256 * 1024)
+      .optional(),
+    size: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 40)
+      .optional(),
+  })
+  .refine((f) => f.status !== "renamed" || f.previous_path !== undefined, {
+    message: "a renamed file needs previous_path",
+    path: ["previous_path"],
+  });
 
 const Policy = z.object({
-  id: z.string(), description: z.string(), patterns: z.array(z.string()), min_tier: z.number().int(), is_floor: z.boolean(),
+  id: z.string(),
+  description: z.string(),
+  patterns: z.array(z.string()),
+  min_tier: z.number().int(),
+  is_floor: z.boolean(),
 });
 
 const ResultOut = z.object({
-  id: z.string(), tier: z.number().int(), executor: z.string(), status: z.string(), commit_sha: z.string().nullable(),
-  external_id: z.string().nullable(), summary: z.string().nullable(), details: z.record(z.string(), z.unknown()),
-  reported_by: z.string().nullable(), updated_at: z.string(),
+  id: z.string(),
+  tier: z.number().int(),
+  executor: z.string(),
+  status: z.string(),
+  commit_sha: z.string().nullable(),
+  external_id: z.string().nullable(),
+  summary: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+  reported_by: z.string().nullable(),
+  updated_at: z.string(),
 });
 
 const ChangesetOut = z.object({
-  id: z.string(), source: z.enum(["agent", "github"]), repo: z.string(), branch: z.string().nullable(), commit_sha: z.string(),
-  agent_id: z.string(), task_id: z.string().nullable(), state: z.enum(["pending", "verified", "failed", "rejected"]),
-  tier: z.number().int(), base_tier: z.number().int(), floor_tier: z.number().int(), required_tiers: z.array(z.number().int()),
-  file_count: z.number().int(), decision: z.record(z.string(), z.unknown()), check_run_id: z.number().nullable(),
-  pr_number: z.number().nullable(), installation_id: z.number().nullable(), version: z.number().int(),
-  created_at: z.string(), updated_at: z.string(), results: z.array(ResultOut), existing: z.boolean().optional(),
+  id: z.string(),
+  source: z.enum(["agent", "github"]),
+  repo: z.string(),
+  branch: z.string().nullable(),
+  commit_sha: z.string(),
+  agent_id: z.string(),
+  task_id: z.string().nullable(),
+  state: z.enum(["pending", "verified", "failed", "rejected"]),
+  tier: z.number().int(),
+  base_tier: z.number().int(),
+  floor_tier: z.number().int(),
+  required_tiers: z.array(z.number().int()),
+  file_count: z.number().int(),
+  decision: z.record(z.string(), z.unknown()),
+  check_run_id: z.number().nullable(),
+  pr_number: z.number().nullable(),
+  installation_id: z.number().nullable(),
+  version: z.number().int(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  results: z.array(ResultOut),
+  existing: z.boolean().optional(),
 });
 
 /** One line an agent can act on: state, tier, and what is still missing. */
 function summarizeChangeset(v: ChangesetView): string {
-  const open = v.results.filter((r) => r.status !== "passed").map((r) => `tier ${r.tier} ${TIER_NAMES[r.tier]} ${r.status}${r.summary ? ` (${r.summary.slice(0, 80)})` : ""}`);
+  const open = v.results
+    .filter((r) => r.status !== "passed")
+    .map((r) => `tier ${r.tier} ${TIER_NAMES[r.tier]} ${r.status}${r.summary ? ` (${r.summary.slice(0, 80)})` : ""}`);
   const head = `changeset ${v.id} ${v.repo}@${v.commit_sha.slice(0, 12)}: ${v.state}, tier ${v.tier} (${TIER_NAMES[v.tier]})`;
   return open.length ? `${head}; open: ${open.join("; ")}` : `${head}; every required tier passed on this commit`;
 }
@@ -69,11 +118,18 @@ export const submitChangesContract = defineContract({
     commit_sha: SHA,
     files: z.array(FileIn).min(1).max(MAX_FILES, `at most ${MAX_FILES} files per change; split the change`),
     task_id: z.string().max(128).optional(),
-    lock_tokens: z.array(z.object({
-      path: LockKey.optional(),
-      token: z.number().int().positive(),
-      repo: Repo.optional().describe("Lock repo (default: this change's repo if locks were taken there, else 'default')"),
-    })).max(1000).optional()
+    lock_tokens: z
+      .array(
+        z.object({
+          path: LockKey.optional(),
+          token: z.number().int().positive(),
+          repo: Repo.optional().describe(
+            "Lock repo (default: this change's repo if locks were taken there, else 'default')",
+          ),
+        }),
+      )
+      .max(1000)
+      .optional()
       .describe("Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost)"),
     reverts_commit: SHA.optional(),
   }),
@@ -98,7 +154,10 @@ export const verificationStatusContract = defineContract({
  * GITHUB_APP_ID/GITHUB_APP_PRIVATE_KEY, VERIFICATION_CALLBACK_SECRET, E2B_API_KEY, …; see docs/VERIFICATION.md).
  * `fetch` is the outbound HTTP client for GitHub and E2B.
  */
-export function verificationCapability(env: Record<string, string | undefined>, options: { fetch?: typeof fetch } = {}): VerificationCapability {
+export function verificationCapability(
+  env: Record<string, string | undefined>,
+  options: { fetch?: typeof fetch } = {},
+): VerificationCapability {
   const config = loadVerificationConfig(env);
   const github = new GitHubClient(config, options.fetch);
   const e2b = new E2BClient(config, options.fetch);
@@ -115,7 +174,8 @@ export function verificationCapability(env: Record<string, string | undefined>, 
   };
 
   const track = (work: Promise<void>, log: AppDeps["log"]) => {
-    const p = work.catch((err) => log.error("verification: background work failed", { error: (err as Error).message }))
+    const p = work
+      .catch((err) => log.error("verification: background work failed", { error: (err as Error).message }))
       .finally(() => pending.delete(p));
     pending.add(p);
     return p;
@@ -123,10 +183,19 @@ export function verificationCapability(env: Record<string, string | undefined>, 
 
   const submitChanges = defineOperation({
     ...submitChangesContract,
-    run: (ctx, i) => service(ctx).submit({
-      source: "agent", repo: i.repo, branch: i.branch ?? null, commitSha: i.commit_sha, agentId: ctx.identity.agentId,
-      sessionId: ctx.identity.sessionId, taskId: i.task_id, lockTokens: i.lock_tokens, files: i.files, revertsCommit: i.reverts_commit,
-    }),
+    run: (ctx, i) =>
+      service(ctx).submit({
+        source: "agent",
+        repo: i.repo,
+        branch: i.branch ?? null,
+        commitSha: i.commit_sha,
+        agentId: ctx.identity.agentId,
+        sessionId: ctx.identity.sessionId,
+        taskId: i.task_id,
+        lockTokens: i.lock_tokens,
+        files: i.files,
+        revertsCommit: i.reverts_commit,
+      }),
     summarize: summarizeChangeset,
   });
 
@@ -151,11 +220,18 @@ export function verificationCapability(env: Record<string, string | undefined>, 
     tool: false,
     run: async (ctx: OpContext, i) => {
       requireAdmin(ctx.identity, "approve or reject tier-4 changes");
-      const r = await callJson<{ ok: boolean; code?: string; status?: string; reported_by?: string; changeset?: ChangesetView }>(
-        ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
+      const r = await callJson<{
+        ok: boolean;
+        code?: string;
+        status?: string;
+        reported_by?: string;
+        changeset?: ChangesetView;
+      }>(ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
       if (!r.ok) {
-        if (r.code === "already_reviewed") throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
-        if (r.code === "not_manual") throw new ApiError(409, "not_manual", "This changeset has no tier-4 step to review.");
+        if (r.code === "already_reviewed")
+          throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
+        if (r.code === "not_manual")
+          throw new ApiError(409, "not_manual", "This changeset has no tier-4 step to review.");
         throw new ApiError(404, "not_found", `No changeset ${i.id}.`);
       }
       const svc = service(ctx);
@@ -170,10 +246,19 @@ export function verificationCapability(env: Record<string, string | undefined>, 
     title: "Approval queue",
     description: "Admin only: tier-4 changesets waiting for review, oldest first.",
     input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
-    output: z.object({ approvals: z.array(z.object({
-      changeset_id: z.string(), repo: z.string(), branch: z.string().nullable(), commit_sha: z.string(), agent_id: z.string(),
-      waiting_since: z.string(), matches: z.unknown(),
-    })) }),
+    output: z.object({
+      approvals: z.array(
+        z.object({
+          changeset_id: z.string(),
+          repo: z.string(),
+          branch: z.string().nullable(),
+          commit_sha: z.string(),
+          agent_id: z.string(),
+          waiting_since: z.string(),
+          matches: z.unknown(),
+        }),
+      ),
+    }),
     hints: { readOnlyHint: true },
     http: { method: "GET", path: "/approvals" },
     tool: false,
@@ -198,7 +283,10 @@ export function verificationCapability(env: Record<string, string | undefined>, 
     http: { method: "GET", path: "/verification/policies" },
     tool: false,
     run: async (ctx) => ({
-      ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(ctx.db, "coord.verification_policies")),
+      ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(
+        ctx.db,
+        "coord.verification_policies",
+      )),
       trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
     }),
     summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,
@@ -216,7 +304,8 @@ export function verificationCapability(env: Record<string, string | undefined>, 
       // a long-lived host brings the check run up to date from there. Edge hosts catch up on the next request.
       if (github.configured && !listening.has(deps.db)) {
         listening.add(deps.db);
-        deps.db.listen("coord_verification", () => void track(svc.syncCheckRuns(), deps.log))
+        deps.db
+          .listen("coord_verification", () => void track(svc.syncCheckRuns(), deps.log))
           .catch((err) => deps.log.warn("verification: LISTEN unavailable", { error: (err as Error).message }));
       }
       const defer: Defer = (c, work) => {
@@ -231,7 +320,10 @@ export function verificationCapability(env: Record<string, string | undefined>, 
           // No execution context: nothing to extend.
         }
       };
-      return new Hono<AppEnv>().route("/", webhookRoutes(() => svc, defer));
+      return new Hono<AppEnv>().route(
+        "/",
+        webhookRoutes(() => svc, defer),
+      );
     },
     async settled() {
       while (pending.size) await Promise.all([...pending]);
@@ -239,4 +331,3 @@ export function verificationCapability(env: Record<string, string | undefined>, 
     service,
   };
 }
-

@@ -24,29 +24,47 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
     push.commits = [{ added: ["src/a.ts"], modified: [], removed: [] }];
     const body = JSON.stringify(push);
     const headers = await githubHeaders("push", "d-race", body);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => app.request("/webhook/github", { method: "POST", body, headers })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => app.request("/webhook/github", { method: "POST", body, headers })),
+    );
     await cap.settled();
     const statuses = answers.map((a) => a.status).sort();
     expect(statuses.filter((s) => s === 202)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(19);
-    const received = await db.query("select 1 from coord.events where kind = 'webhook.received' and subject = 'github:d-race'");
+    const received = await db.query(
+      "select 1 from coord.events where kind = 'webhook.received' and subject = 'github:d-race'",
+    );
     expect(received).toHaveLength(1);
     expect(await db.query("select 1 from coord.changesets where commit_sha = $1", [push.after])).toHaveLength(1);
   });
 
   it("five hosts syncing one commit at once create exactly one check run", async () => {
-    const github = await recordingServer((r) => r.method === "POST" ? { status: 201, body: { id: 31337 } } : { status: 200, body: {} });
+    const github = await recordingServer((r) =>
+      r.method === "POST" ? { status: 201, body: { id: 31337 } } : { status: 200, body: {} },
+    );
     try {
       const plain = verificationCapability({});
       const { app } = testApp(db, [identityCapability, plain]);
       const commit = sha("race-check");
-      const res = await app.request("/webhook/agent", { method: "POST", headers: agentHeaders("solo"), body: JSON.stringify({ repo: "acme/app", commit_sha: commit, files: [{ path: "a.md", status: "added" }] }) });
+      const res = await app.request("/webhook/agent", {
+        method: "POST",
+        headers: agentHeaders("solo"),
+        body: JSON.stringify({ repo: "acme/app", commit_sha: commit, files: [{ path: "a.md", status: "added" }] }),
+      });
       expect(res.status).toBe(201);
-      const hosts = Array.from({ length: 5 }, () => verificationCapability({ GITHUB_TOKEN: "ghs_race", GITHUB_API_URL: github.url }).service({ db, log: silentLog }));
+      const hosts = Array.from({ length: 5 }, () =>
+        verificationCapability({ GITHUB_TOKEN: "ghs_race", GITHUB_API_URL: github.url }).service({
+          db,
+          log: silentLog,
+        }),
+      );
       await Promise.all(hosts.map((h) => h.syncCheckRuns()));
       const posts = github.requests.filter((r) => r.method === "POST" && r.body.head_sha === commit);
       expect(posts).toHaveLength(1);
-      const [row] = await db.query<{ check_run_id: string }>("select check_run_id::text from coord.changesets where commit_sha = $1", [commit]);
+      const [row] = await db.query<{ check_run_id: string }>(
+        "select check_run_id::text from coord.changesets where commit_sha = $1",
+        [commit],
+      );
       expect(row!.check_run_id).toBe("31337");
     } finally {
       await github.close();
@@ -57,14 +75,28 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
     const cap = verificationCapability({});
     const { app } = testApp(db, [identityCapability, cap]);
     const commit = sha("race-submit");
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => app.request("/webhook/agent", {
-      method: "POST", headers: agentHeaders(`racer-${i}`),
-      body: JSON.stringify({ repo: "acme/app", commit_sha: commit, files: [{ path: "src/a.ts", status: "modified" }] }),
-    })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        app.request("/webhook/agent", {
+          method: "POST",
+          headers: agentHeaders(`racer-${i}`),
+          body: JSON.stringify({
+            repo: "acme/app",
+            commit_sha: commit,
+            files: [{ path: "src/a.ts", status: "modified" }],
+          }),
+        }),
+      ),
+    );
     expect(answers.every((a) => a.status === 201)).toBe(true);
     const bodies = await Promise.all(answers.map((a) => a.json()));
     expect(new Set(bodies.map((b) => b.id)).size).toBe(1);
     expect(bodies.filter((b) => b.existing === false)).toHaveLength(1);
-    expect(await db.query("select 1 from coord.verification_results r join coord.changesets c on c.id = r.changeset_id where c.commit_sha = $1", [commit])).toHaveLength(2);
+    expect(
+      await db.query(
+        "select 1 from coord.verification_results r join coord.changesets c on c.id = r.changeset_id where c.commit_sha = $1",
+        [commit],
+      ),
+    ).toHaveLength(2);
   });
 });

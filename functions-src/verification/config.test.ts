@@ -5,18 +5,32 @@ import { loadVerificationConfig } from "./config.ts";
 describe("verification config", () => {
   it("defaults to nothing configured, with GitHub's and E2B's public URLs", () => {
     expect(loadVerificationConfig({})).toMatchObject({
-      webhookSecrets: [], callbackSecret: null, githubToken: null, githubApp: null, e2bApiKey: null, repos: null,
-      githubApiUrl: "https://api.github.com", e2bApiUrl: "https://api.e2b.dev", workflow: "verify.yml", checkName: "coordinator/verification",
+      webhookSecrets: [],
+      callbackSecret: null,
+      githubToken: null,
+      githubApp: null,
+      e2bApiKey: null,
+      repos: null,
+      githubApiUrl: "https://api.github.com",
+      e2bApiUrl: "https://api.e2b.dev",
+      workflow: "verify.yml",
+      checkName: "coordinator/verification",
     });
   });
 
   it("reads rotated webhook secrets, an App key with escaped newlines, and an allow-list", () => {
     const c = loadVerificationConfig({
-      GITHUB_WEBHOOK_SECRET: "new-secret, old-secret", GITHUB_APP_ID: "42", GITHUB_APP_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nAAA\\n-----END RSA PRIVATE KEY-----",
-      VERIFICATION_REPOS: "acme/app,acme/web", GITHUB_API_URL: "http://127.0.0.1:9/",
+      GITHUB_WEBHOOK_SECRET: "new-secret, old-secret",
+      GITHUB_APP_ID: "42",
+      GITHUB_APP_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nAAA\\n-----END RSA PRIVATE KEY-----",
+      VERIFICATION_REPOS: "acme/app,acme/web",
+      GITHUB_API_URL: "http://127.0.0.1:9/",
     });
     expect(c.webhookSecrets).toEqual(["new-secret", "old-secret"]);
-    expect(c.githubApp).toEqual({ appId: "42", privateKey: "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----" });
+    expect(c.githubApp).toEqual({
+      appId: "42",
+      privateKey: "-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----",
+    });
     expect(c.repos).toEqual(["acme/app", "acme/web"]);
     expect(c.githubApiUrl).toBe("http://127.0.0.1:9");
   });

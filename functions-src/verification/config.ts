@@ -34,7 +34,11 @@ export interface VerificationConfig {
   repos: string[] | null;
 }
 
-const list = (raw: string | undefined) => (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+const list = (raw: string | undefined) =>
+  (raw ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Parses the gateway's configuration from an environment record (process.env, Deno.env.toObject(), or a test's own). */
 export function loadVerificationConfig(env: Record<string, string | undefined>): VerificationConfig {
@@ -42,14 +46,20 @@ export function loadVerificationConfig(env: Record<string, string | undefined>):
   // Keys pasted into one-line environments carry literal "\n".
   const privateKey = env.GITHUB_APP_PRIVATE_KEY?.replaceAll("\\n", "\n").trim();
   if ((appId && !privateKey) || (!appId && privateKey)) {
-    throw new ConfigError("GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY go together: set both to act as the GitHub App, or neither");
+    throw new ConfigError(
+      "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY go together: set both to act as the GitHub App, or neither",
+    );
   }
   const callbackSecret = env.VERIFICATION_CALLBACK_SECRET?.trim() || null;
   if (callbackSecret && !/^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$/.test(callbackSecret)) {
-    throw new ConfigError("VERIFICATION_CALLBACK_SECRET must be base64 (optionally prefixed whsec_), at least 12 bytes");
+    throw new ConfigError(
+      "VERIFICATION_CALLBACK_SECRET must be base64 (optionally prefixed whsec_), at least 12 bytes",
+    );
   }
   const repos = list(env.VERIFICATION_REPOS);
-  for (const r of repos) if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r)) throw new ConfigError(`VERIFICATION_REPOS entry ${r} is not owner/name`);
+  for (const r of repos)
+    if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(r))
+      throw new ConfigError(`VERIFICATION_REPOS entry ${r} is not owner/name`);
   return {
     webhookSecrets: list(env.GITHUB_WEBHOOK_SECRET),
     callbackSecret,
@@ -65,4 +75,3 @@ export function loadVerificationConfig(env: Record<string, string | undefined>):
     repos: repos.length ? repos : null,
   };
 }
-

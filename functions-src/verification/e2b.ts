@@ -17,7 +17,10 @@ export interface SandboxJob {
  * verification from its environment variables and reports through the signed callback; the gateway never polls.
  */
 export class E2BClient {
-  constructor(private readonly config: VerificationConfig, private readonly fetchImpl: typeof fetch = (...a) => fetch(...a)) {}
+  constructor(
+    private readonly config: VerificationConfig,
+    private readonly fetchImpl: typeof fetch = (...a) => fetch(...a),
+  ) {}
 
   get configured(): boolean {
     return Boolean(this.config.e2bApiKey);
@@ -27,7 +30,11 @@ export class E2BClient {
   async start(job: SandboxJob): Promise<string> {
     const res = await this.fetchImpl(`${this.config.e2bApiUrl}/sandboxes`, {
       method: "POST",
-      headers: { "X-API-Key": this.config.e2bApiKey ?? "", "Content-Type": "application/json", Accept: "application/json" },
+      headers: {
+        "X-API-Key": this.config.e2bApiKey ?? "",
+        "Content-Type": "application/json",
+        Accept: "application/json",
+      },
       body: JSON.stringify({
         templateID: this.config.e2bTemplate,
         timeout: 3600,
@@ -46,7 +53,11 @@ export class E2BClient {
     if (res.status !== 201 && res.status !== 200) {
       const text = await res.text().catch(() => "");
       let message = text.slice(0, 200);
-      try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* not JSON */ }
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {
+        /* not JSON */
+      }
       throw new Error(`E2B POST /sandboxes answered ${res.status}: ${message}`);
     }
     const body = (await res.json()) as { sandboxID?: string };

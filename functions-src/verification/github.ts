@@ -3,13 +3,20 @@ import type { VerificationConfig } from "./config.ts";
 /** A GitHub API answer other than the documented success: the status and GitHub's message (never our token). */
 export class GitHubError extends Error {
   override name = "GitHubError";
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 const enc = new TextEncoder();
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 
 function derLength(n: number): number[] {
   if (n < 0x80) return [n];
@@ -33,12 +40,23 @@ export function pemToPkcs8(pem: string): Uint8Array {
 }
 
 /** An RS256 JWT that authenticates as the GitHub App for 9 minutes (iat back-dated 60 s for clock drift). */
-export async function appJwt(appId: string, privateKeyPem: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
-  const key = await crypto.subtle.importKey("pkcs8", pemToPkcs8(privateKeyPem) as BufferSource,
-    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["sign"]);
+export async function appJwt(
+  appId: string,
+  privateKeyPem: string,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "pkcs8",
+    pemToPkcs8(privateKeyPem) as BufferSource,
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const header = b64url(enc.encode(JSON.stringify({ alg: "RS256", typ: "JWT" })));
   const claims = b64url(enc.encode(JSON.stringify({ iat: nowSeconds - 60, exp: nowSeconds + 540, iss: appId })));
-  const signature = new Uint8Array(await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, enc.encode(`${header}.${claims}`)));
+  const signature = new Uint8Array(
+    await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, enc.encode(`${header}.${claims}`)),
+  );
   return `${header}.${claims}.${b64url(signature)}`;
 }
 
@@ -60,7 +78,10 @@ export interface CheckRunBody {
 export class GitHubClient {
   private readonly tokens = new Map<string, { token: string; expires: number }>();
 
-  constructor(private readonly config: VerificationConfig, private readonly fetchImpl: typeof fetch = (...a) => fetch(...a)) {}
+  constructor(
+    private readonly config: VerificationConfig,
+    private readonly fetchImpl: typeof fetch = (...a) => fetch(...a),
+  ) {}
 
   /** Whether any credential is configured. */
   get configured(): boolean {
@@ -82,7 +103,11 @@ export class GitHubClient {
     if (!res.ok) {
       const text = await res.text().catch(() => "");
       let message = text.slice(0, 200);
-      try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* not JSON */ }
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {
+        /* not JSON */
+      }
       throw new GitHubError(res.status, `GitHub ${method} ${path.split("?")[0]} answered ${res.status}: ${message}`);
     }
     return res;
@@ -92,22 +117,38 @@ export class GitHubClient {
   private async authFor(repo: string, installationId?: number | null): Promise<string> {
     if (this.config.githubToken) return `Bearer ${this.config.githubToken}`;
     const app = this.config.githubApp;
-    if (!app) throw new GitHubError(0, "GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY");
+    if (!app)
+      throw new GitHubError(
+        0,
+        "GitHub is not configured: set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY",
+      );
     const cacheKey = installationId ? `i:${installationId}` : `r:${repo}`;
     const cached = this.tokens.get(cacheKey);
     if (cached && cached.expires > Date.now() + 60_000) return `Bearer ${cached.token}`;
     const jwt = `Bearer ${await appJwt(app.appId, app.privateKey)}`;
     let id = installationId;
     if (!id) id = ((await (await this.call("GET", `/repos/${repo}/installation`, jwt)).json()) as { id: number }).id;
-    const t = (await (await this.call("POST", `/app/installations/${id}/access_tokens`, jwt)).json()) as { token: string; expires_at: string };
+    const t = (await (await this.call("POST", `/app/installations/${id}/access_tokens`, jwt)).json()) as {
+      token: string;
+      expires_at: string;
+    };
     this.tokens.set(cacheKey, { token: t.token, expires: Date.parse(t.expires_at) });
     return `Bearer ${t.token}`;
   }
 
   /** POST /repos/{repo}/actions/workflows/{workflow}/dispatches → 204. */
-  async dispatchWorkflow(repo: string, installationId: number | null, ref: string, inputs: Record<string, string>): Promise<void> {
-    await this.call("POST", `/repos/${repo}/actions/workflows/${encodeURIComponent(this.config.workflow)}/dispatches`,
-      await this.authFor(repo, installationId), { ref, inputs });
+  async dispatchWorkflow(
+    repo: string,
+    installationId: number | null,
+    ref: string,
+    inputs: Record<string, string>,
+  ): Promise<void> {
+    await this.call(
+      "POST",
+      `/repos/${repo}/actions/workflows/${encodeURIComponent(this.config.workflow)}/dispatches`,
+      await this.authFor(repo, installationId),
+      { ref, inputs },
+    );
   }
 
   /** POST /repos/{repo}/check-runs → the new check run's id. */
@@ -122,11 +163,17 @@ export class GitHubClient {
   }
 
   /** GET /repos/{repo}/pulls/{n}/files, every page up to GitHub's own 3000-file limit. */
-  async pullRequestFiles(repo: string, installationId: number | null, pr: number): Promise<Array<{ filename: string; status: string; previous_filename?: string }>> {
+  async pullRequestFiles(
+    repo: string,
+    installationId: number | null,
+    pr: number,
+  ): Promise<Array<{ filename: string; status: string; previous_filename?: string }>> {
     const auth = await this.authFor(repo, installationId);
     const out: Array<{ filename: string; status: string; previous_filename?: string }> = [];
     for (let page = 1; page <= 30; page++) {
-      const batch = (await (await this.call("GET", `/repos/${repo}/pulls/${pr}/files?per_page=100&page=${page}`, auth)).json()) as typeof out;
+      const batch = (await (
+        await this.call("GET", `/repos/${repo}/pulls/${pr}/files?per_page=100&page=${page}`, auth)
+      ).json()) as typeof out;
       out.push(...batch);
       if (batch.length < 100) break;
     }

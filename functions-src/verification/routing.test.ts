@@ -14,12 +14,29 @@ forEachDatabase("verification routing (default policies from seed.sql)", (get) =
   });
 
   it.each([
-    ["README.md", 0], ["docs/guide/intro.md", 0], ["src/index.ts", 1], ["lib/util.py", 1], ["unknown.bin", 1],
-    ["supabase/migrations/0009_x.sql", 2], ["package.json", 2], ["package-lock.json", 2], ["web/package.json", 2],
-    ["test/integration/db.test.ts", 2], ["Dockerfile", 3], ["docker-compose.yml", 3], ["infra/main.tf", 3],
-    [".env", 4], [".env.production", 4], ["config/.env.local", 4], ["certs/server.pem", 4],
-    [".github/workflows/ci.yml", 4], ["CODEOWNERS", 4], [".github/CODEOWNERS", 4], ["functions-src/identity/auth.ts", 4],
-    ["functions-src/verification/routing.ts", 4], ["supabase/seed.sql", 4],
+    ["README.md", 0],
+    ["docs/guide/intro.md", 0],
+    ["src/index.ts", 1],
+    ["lib/util.py", 1],
+    ["unknown.bin", 1],
+    ["supabase/migrations/0009_x.sql", 2],
+    ["package.json", 2],
+    ["package-lock.json", 2],
+    ["web/package.json", 2],
+    ["test/integration/db.test.ts", 2],
+    ["Dockerfile", 3],
+    ["docker-compose.yml", 3],
+    ["infra/main.tf", 3],
+    [".env", 4],
+    [".env.production", 4],
+    ["config/.env.local", 4],
+    ["certs/server.pem", 4],
+    [".github/workflows/ci.yml", 4],
+    ["CODEOWNERS", 4],
+    [".github/CODEOWNERS", 4],
+    ["functions-src/identity/auth.ts", 4],
+    ["functions-src/verification/routing.ts", 4],
+    ["supabase/seed.sql", 4],
   ])("%s → tier %i (root-level files match **/ patterns)", (path, tier) => {
     expect(policies.route([mod(path)]).base_tier).toBe(tier);
   });
@@ -29,7 +46,9 @@ forEachDatabase("verification routing (default policies from seed.sql)", (get) =
     expect(r.base_tier).toBe(2);
     expect(r.floor_tier).toBe(0);
     expect(r.matches.map((m) => [m.policy, m.files])).toEqual([
-      ["docs", ["README.md"]], ["integration", ["supabase/migrations/1.sql"]], ["source", ["src/a.ts"]],
+      ["docs", ["README.md"]],
+      ["integration", ["supabase/migrations/1.sql"]],
+      ["source", ["src/a.ts"]],
     ]);
   });
 
@@ -50,7 +69,9 @@ forEachDatabase("verification routing (default policies from seed.sql)", (get) =
   });
 
   it("routes 10,000 files fast once compiled (the bench measures the 100 ms aim; this bound allows a loaded machine)", () => {
-    const files = Array.from({ length: 10_000 }, (_, i) => mod(`pkg${i % 50}/src/module${i}/file${i}.${["ts", "md", "sql", "json", "py"][i % 5]}`));
+    const files = Array.from({ length: 10_000 }, (_, i) =>
+      mod(`pkg${i % 50}/src/module${i}/file${i}.${["ts", "md", "sql", "json", "py"][i % 5]}`),
+    );
     // Best of three: the machine is shared, and one unlucky run says nothing about the code.
     let best = Infinity;
     let r = policies.route(files);
@@ -64,34 +85,68 @@ forEachDatabase("verification routing (default policies from seed.sql)", (get) =
   });
 
   const pathArb = fc.oneof(
-    fc.constantFrom("README.md", "src/a.ts", ".env", "supabase/migrations/1.sql", "Dockerfile", ".github/workflows/x.yml", "x.bin", "docs/a.md"),
-    fc.array(fc.constantFrom("a", "src", "docs", ".github", "workflows", "infra", "migrations", "auth"), { minLength: 1, maxLength: 4 })
-      .chain((dirs) => fc.constantFrom(".ts", ".md", ".sql", ".yml", "", ".pem").map((ext) => `${dirs.join("/")}/f${ext}`)),
+    fc.constantFrom(
+      "README.md",
+      "src/a.ts",
+      ".env",
+      "supabase/migrations/1.sql",
+      "Dockerfile",
+      ".github/workflows/x.yml",
+      "x.bin",
+      "docs/a.md",
+    ),
+    fc
+      .array(fc.constantFrom("a", "src", "docs", ".github", "workflows", "infra", "migrations", "auth"), {
+        minLength: 1,
+        maxLength: 4,
+      })
+      .chain((dirs) =>
+        fc.constantFrom(".ts", ".md", ".sql", ".yml", "", ".pem").map((ext) => `${dirs.join("/")}/f${ext}`),
+      ),
   );
-  const fileArb = fc.record({ path: pathArb, status: fc.constantFrom("added", "modified", "removed") as fc.Arbitrary<ChangedFile["status"]> });
+  const fileArb = fc.record({
+    path: pathArb,
+    status: fc.constantFrom("added", "modified", "removed") as fc.Arbitrary<ChangedFile["status"]>,
+  });
 
   it("property: adding files to a change never lowers its tier or its floor", () => {
-    fc.assert(fc.property(fc.array(fileArb, { minLength: 1, maxLength: 20 }), fc.array(fileArb, { maxLength: 20 }), (a, b) => {
-      const before = policies.route(a);
-      const after = policies.route([...a, ...b]);
-      return after.base_tier >= before.base_tier && after.floor_tier >= before.floor_tier;
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(fileArb, { minLength: 1, maxLength: 20 }), fc.array(fileArb, { maxLength: 20 }), (a, b) => {
+        const before = policies.route(a);
+        const after = policies.route([...a, ...b]);
+        return after.base_tier >= before.base_tier && after.floor_tier >= before.floor_tier;
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("property (SQL): trust moves the tier up, or down by at most one, never below the floor", async () => {
-    await fc.assert(fc.asyncProperty(
-      fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.constantFrom(-1, 0, 1),
-      async (base, floorRaw, adj) => {
-        const floor = Math.min(floorRaw, base); // a floor comes from a matched policy, so it never exceeds the base
-        const [{ t }] = await get().db.query<{ t: number }>("select coord.verification_final_tier($1, $2, $3) as t", [base, floor, adj]) as [{ t: number }];
-        return t >= floor && t >= base - 1 && t <= 4 && (adj >= 0 ? t >= base : true) && (adj <= 0 ? t <= base : true);
-      }), { numRuns: 60 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.constantFrom(-1, 0, 1),
+        async (base, floorRaw, adj) => {
+          const floor = Math.min(floorRaw, base); // a floor comes from a matched policy, so it never exceeds the base
+          const [{ t }] = (await get().db.query<{ t: number }>(
+            "select coord.verification_final_tier($1, $2, $3) as t",
+            [base, floor, adj],
+          )) as [{ t: number }];
+          return (
+            t >= floor && t >= base - 1 && t <= 4 && (adj >= 0 ? t >= base : true) && (adj <= 0 ? t <= base : true)
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
 describe("glob semantics", () => {
   it("dot files match, ** crosses directories and also matches none", () => {
-    const p = new CompiledPolicies("v", [{ id: "p", description: "d", patterns: ["**/.env*", "a/**/b.ts"], min_tier: 4, is_floor: false }]);
+    const p = new CompiledPolicies("v", [
+      { id: "p", description: "d", patterns: ["**/.env*", "a/**/b.ts"], min_tier: 4, is_floor: false },
+    ]);
     expect(p.route([mod(".env")]).base_tier).toBe(4);
     expect(p.route([mod("x/y/.env.local")]).base_tier).toBe(4);
     expect(p.route([mod("a/b.ts")]).base_tier).toBe(4);

@@ -42,7 +42,10 @@ const SAMPLE = 20;
 export class CompiledPolicies {
   private readonly matchers: Array<{ policy: Policy; re: RegExp }>;
 
-  constructor(readonly version: string, policies: Policy[]) {
+  constructor(
+    readonly version: string,
+    policies: Policy[],
+  ) {
     // dot: `.env`, `.github/…` are ordinary paths here; picomatch's `**/` also matches zero directories. One regex
     // per policy (picomatch's, alternated) tests a path in one pass: twice as fast as testing each glob in turn.
     this.matchers = policies.map((policy) => ({
@@ -79,10 +82,12 @@ export class CompiledPolicies {
       matches.push({ policy: p.id, min_tier: p.min_tier, is_floor: p.is_floor, count: h.count, files: h.files });
     });
     // A change whose files are unknown (an empty push) is treated like unmatched files, never as documentation.
-    const base = Math.max(unmatched.count > 0 || files.length === 0 ? UNMATCHED_TIER : 0, ...matches.map((m) => m.min_tier));
+    const base = Math.max(
+      unmatched.count > 0 || files.length === 0 ? UNMATCHED_TIER : 0,
+      ...matches.map((m) => m.min_tier),
+    );
     // Tier-4 policies and policies marked as floors hold whatever the submitter's trust.
     const floor = Math.max(0, ...matches.filter((m) => m.is_floor || m.min_tier === 4).map((m) => m.min_tier));
     return { base_tier: base, floor_tier: floor, policy_version: this.version, matches, unmatched };
   }
 }
-

@@ -34,21 +34,42 @@ forEachDatabase("local verification runner", (get) => {
     const cap = verificationCapability({});
     const { app } = testApp(get().db, [identityCapability, workCapability, cap]);
     const client = createCoordinatorClient({
-      baseUrl: "http://localhost", apiKey: AGENT_KEY, agentId: "runner-local", sessionId: "rl-1",
+      baseUrl: "http://localhost",
+      apiKey: AGENT_KEY,
+      agentId: "runner-local",
+      sessionId: "rl-1",
       fetch: async (url, init) => app.request(url, init),
     });
     // The "suite": the commit passes when ok.txt exists in it.
     const command = ["sh", "-c", 'git checkout -q "$VERIFY_COMMIT_SHA" && test -f ok.txt'];
     const outcomes = [];
     for (const commit of [good, bad]) {
-      const res = await app.request("/webhook/agent", { method: "POST", headers: agentHeaders("coder"), body: JSON.stringify({ repo: "acme/runner", commit_sha: commit, files: [{ path: "go.sum", status: "modified" }] }) });
+      const res = await app.request("/webhook/agent", {
+        method: "POST",
+        headers: agentHeaders("coder"),
+        body: JSON.stringify({
+          repo: "acme/runner",
+          commit_sha: commit,
+          files: [{ path: "go.sum", status: "modified" }],
+        }),
+      });
       expect(res.status).toBe(201);
-      outcomes.push({ id: (await res.json()).id, run: await runOnce({ client, command, cwd: repo, taskTypes: ["verify:integration"] }) });
+      outcomes.push({
+        id: (await res.json()).id,
+        run: await runOnce({ client, command, cwd: repo, taskTypes: ["verify:integration"] }),
+      });
     }
-    expect(outcomes.map((o) => [o.run?.passed, o.run?.commitSha])).toEqual([[true, good], [false, bad]]);
+    expect(outcomes.map((o) => [o.run?.passed, o.run?.commitSha])).toEqual([
+      [true, good],
+      [false, bad],
+    ]);
     for (const [i, o] of outcomes.entries()) {
       const v = await (await app.request(`/changesets/${o.id}`, { headers: agentHeaders("coder") })).json();
-      expect(v.results[2]).toMatchObject({ status: i === 0 ? "passed" : "failed", commit_sha: i === 0 ? good : bad, reported_by: "runner-local" });
+      expect(v.results[2]).toMatchObject({
+        status: i === 0 ? "passed" : "failed",
+        commit_sha: i === 0 ? good : bad,
+        reported_by: "runner-local",
+      });
     }
     expect(await runOnce({ client, command, cwd: repo, taskTypes: ["verify:integration"] })).toBeNull();
     // Without GitHub configured, tier 1 went to the queue too: the same runner takes it by default.

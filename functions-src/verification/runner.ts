@@ -28,29 +28,57 @@ export interface RunOutcome {
   exitCode: number | null;
 }
 
-function run(cmd: string[], cwd: string, env: Record<string, string>, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(
+  cmd: string[],
+  cwd: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd[0]!, cmd.slice(1), { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd[0]!, cmd.slice(1), {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
-    const keep = (d: Buffer) => { output = (output + d.toString("utf8")).slice(-4000); };
+    const keep = (d: Buffer) => {
+      output = (output + d.toString("utf8")).slice(-4000);
+    };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", (err) => { clearTimeout(timer); resolve({ code: null, output: err.message }); });
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, output }); });
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      resolve({ code: null, output: err.message });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
   });
 }
 
 /** Claims at most one job and runs it; resolves to null when there was no work. */
 export async function runOnce(o: RunnerOptions): Promise<RunOutcome | null> {
   const { tasks } = await o.client.call(getWork, {
-    task_types: o.taskTypes ?? ["verify:unit", "verify:integration", "verify:system"], wait_seconds: o.waitSeconds ?? 0, limit: 1,
+    task_types: o.taskTypes ?? ["verify:unit", "verify:integration", "verify:system"],
+    wait_seconds: o.waitSeconds ?? 0,
+    limit: 1,
   });
   const task = tasks[0];
   if (!task) return null;
-  const job = task.input_data as { repo: string; branch: string | null; commit_sha: string; tier: number; changeset_id: string };
+  const job = task.input_data as {
+    repo: string;
+    branch: string | null;
+    commit_sha: string;
+    tier: number;
+    changeset_id: string;
+  };
   const env = {
-    VERIFY_REPO: job.repo, VERIFY_BRANCH: job.branch ?? "", VERIFY_COMMIT_SHA: job.commit_sha, VERIFY_TIER: String(job.tier),
+    VERIFY_REPO: job.repo,
+    VERIFY_BRANCH: job.branch ?? "",
+    VERIFY_COMMIT_SHA: job.commit_sha,
+    VERIFY_TIER: String(job.tier),
     VERIFY_CHANGESET_ID: job.changeset_id,
   };
   // The claim's lease renews with the session heartbeat: keep it alive while the command runs.
@@ -60,11 +88,18 @@ export async function runOnce(o: RunnerOptions): Promise<RunOutcome | null> {
   const commitSha = head.code === 0 ? head.output.trim() : null;
   const passed = result.code === 0 && commitSha !== null;
   await o.client.call(completeWork, {
-    task_id: task.id, claim_token: task.claim_token ?? undefined, success: true,
+    task_id: task.id,
+    claim_token: task.claim_token ?? undefined,
+    success: true,
     result: {
-      passed, commit_sha: commitSha ?? "",
-      summary: result.code === 0 ? (commitSha ? "command passed" : "command passed but the tested commit is unknown (not a git checkout)")
-                                 : `command exited ${result.code ?? "abnormally"}`,
+      passed,
+      commit_sha: commitSha ?? "",
+      summary:
+        result.code === 0
+          ? commitSha
+            ? "command passed"
+            : "command passed but the tested commit is unknown (not a git checkout)"
+          : `command exited ${result.code ?? "abnormally"}`,
       output_tail: result.output.slice(-2000),
     },
   });

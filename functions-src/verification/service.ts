@@ -31,8 +31,16 @@ export interface ChangesetView {
   created_at: string;
   updated_at: string;
   results: Array<{
-    id: string; tier: number; executor: string; status: string; commit_sha: string | null; external_id: string | null;
-    summary: string | null; details: Record<string, unknown>; reported_by: string | null; updated_at: string;
+    id: string;
+    tier: number;
+    executor: string;
+    status: string;
+    commit_sha: string | null;
+    external_id: string | null;
+    summary: string | null;
+    details: Record<string, unknown>;
+    reported_by: string | null;
+    updated_at: string;
   }>;
   existing?: boolean;
 }
@@ -85,7 +93,11 @@ export class VerificationService {
   /** Refuses repositories outside VERIFICATION_REPOS (when set). */
   checkRepo(repo: string): void {
     if (this.config.repos && !this.config.repos.includes(repo)) {
-      throw new ApiError(404, "unknown_repository", `Repository ${repo} is not verified by this gateway; it verifies ${this.config.repos.join(", ")}.`);
+      throw new ApiError(
+        404,
+        "unknown_repository",
+        `Repository ${repo} is not verified by this gateway; it verifies ${this.config.repos.join(", ")}.`,
+      );
     }
   }
 
@@ -94,35 +106,45 @@ export class VerificationService {
     this.checkRepo(input.repo);
     const routing = (await this.policies()).route(input.files);
     const statics = runStaticChecks(input.files);
-    const view = await callJson<ChangesetView>(this.db, "coord.verification_submit", [{
-      source: input.source,
-      repo: input.repo,
-      branch: input.branch,
-      commit_sha: input.commitSha,
-      agent_id: input.agentId,
-      session_id: input.sessionId ?? null,
-      task_id: input.taskId ?? null,
-      lock_tokens: input.lockTokens ?? [],
-      file_count: input.files.length,
-      // Paths and statuses only (contents were checked inline and are not kept), at most MAX_STORED_FILES of them:
-      // routing above saw every file.
-      files: input.files.slice(0, MAX_STORED_FILES).map((f) => ({ path: f.path, status: f.status, ...(f.previous_path ? { previous_path: f.previous_path } : {}) })),
-      routing,
-      static: statics,
-      executors: {
-        unit: this.github.configured ? "github_actions" : "queue",
-        integration: this.e2b.configured ? "e2b" : "queue",
+    const view = await callJson<ChangesetView>(this.db, "coord.verification_submit", [
+      {
+        source: input.source,
+        repo: input.repo,
+        branch: input.branch,
+        commit_sha: input.commitSha,
+        agent_id: input.agentId,
+        session_id: input.sessionId ?? null,
+        task_id: input.taskId ?? null,
+        lock_tokens: input.lockTokens ?? [],
+        file_count: input.files.length,
+        // Paths and statuses only (contents were checked inline and are not kept), at most MAX_STORED_FILES of them:
+        // routing above saw every file.
+        files: input.files.slice(0, MAX_STORED_FILES).map((f) => ({
+          path: f.path,
+          status: f.status,
+          ...(f.previous_path ? { previous_path: f.previous_path } : {}),
+        })),
+        routing,
+        static: statics,
+        executors: {
+          unit: this.github.configured ? "github_actions" : "queue",
+          integration: this.e2b.configured ? "e2b" : "queue",
+        },
+        installation_id: input.installationId ?? null,
+        pr_number: input.prNumber ?? null,
+        reverts_commit: input.revertsCommit ?? null,
       },
-      installation_id: input.installationId ?? null,
-      pr_number: input.prNumber ?? null,
-      reverts_commit: input.revertsCommit ?? null,
-    }]);
+    ]);
     const refused = view as unknown as { ok?: boolean; code?: string; lost?: Array<{ path?: string; token: number }> };
     if (refused.ok === false) {
       const lost = (refused.lost ?? []).map((l) => `${l.path ?? "(any path)"} token ${l.token}`).join(", ");
-      throw new ApiError(409, "lock_lost",
+      throw new ApiError(
+        409,
+        "lock_lost",
         `Lock no longer held: ${lost}. Another agent may have changed these files since; re-acquire, re-check your ` +
-        "change against the current code, and submit again. Nothing was recorded.", { lost: refused.lost });
+          "change against the current code, and submit again. Nothing was recorded.",
+        { lost: refused.lost },
+      );
     }
     if (view.existing) return view;
     await this.startExecutors(view);
@@ -138,7 +160,8 @@ export class VerificationService {
         await this.started(r.id, async () => {
           // workflow_dispatch runs on a ref's head; the workflow_run answer counts only if its head_sha is ours.
           await this.github.dispatchWorkflow(view.repo, view.installation_id, view.branch ?? view.commit_sha, {
-            changeset_id: view.id, commit_sha: view.commit_sha,
+            changeset_id: view.id,
+            commit_sha: view.commit_sha,
           });
           return null;
         });
@@ -148,7 +171,12 @@ export class VerificationService {
             throw new Error("E2B needs VERIFICATION_CALLBACK_SECRET and VERIFICATION_PUBLIC_URL to report back");
           }
           return this.e2b.start({
-            changesetId: view.id, resultId: r.id, repo: view.repo, branch: view.branch, commitSha: view.commit_sha, tier: r.tier,
+            changesetId: view.id,
+            resultId: r.id,
+            repo: view.repo,
+            branch: view.branch,
+            commitSha: view.commit_sha,
+            tier: r.tier,
             callbackUrl: `${this.config.publicUrl}/webhook/callback/${r.id}`,
             callbackSecret: await callbackSecretFor(this.config.callbackSecret, r.id),
           });
@@ -215,21 +243,42 @@ export class VerificationService {
 
 /** The aggregated check run of a commit: tier, reasons, per-tier state; Approve/Reject while tier 4 waits. */
 export function checkRunBody(view: ChangesetView, name: string): CheckRunBody {
-  const matches = (view.decision.matches ?? []) as Array<{ policy: string; min_tier: number; count: number; files: string[] }>;
+  const matches = (view.decision.matches ?? []) as Array<{
+    policy: string;
+    min_tier: number;
+    count: number;
+    files: string[];
+  }>;
   const trust = view.decision.arithmetic as string | undefined;
   const lines = [
     `**Tier ${view.tier} (${TIER_NAMES[view.tier]})** — state: ${view.state}`,
     "",
-    ...matches.map((m) => `- policy \`${m.policy}\` (tier ${m.min_tier}) matched ${m.count} file(s): ${m.files.slice(0, 5).map((f) => `\`${f}\``).join(", ")}`),
+    ...matches.map(
+      (m) =>
+        `- policy \`${m.policy}\` (tier ${m.min_tier}) matched ${m.count} file(s): ${m.files
+          .slice(0, 5)
+          .map((f) => `\`${f}\``)
+          .join(", ")}`,
+    ),
     ...(trust ? ["", `Trust: ${trust}`] : []),
     "",
-    ...view.results.map((r) => `- tier ${r.tier} ${TIER_NAMES[r.tier]} via ${r.executor}: **${r.status}**${r.summary ? ` — ${r.summary}` : ""}`),
+    ...view.results.map(
+      (r) =>
+        `- tier ${r.tier} ${TIER_NAMES[r.tier]} via ${r.executor}: **${r.status}**${r.summary ? ` — ${r.summary}` : ""}`,
+    ),
   ];
   const summary = lines.join("\n").slice(0, 65_000);
   const title = `Tier ${view.tier}: ${view.state}`;
-  const base: CheckRunBody = { name, head_sha: view.commit_sha, external_id: view.id, status: "in_progress", output: { title, summary } };
+  const base: CheckRunBody = {
+    name,
+    head_sha: view.commit_sha,
+    external_id: view.id,
+    status: "in_progress",
+    output: { title, summary },
+  };
   if (view.state === "verified") return { ...base, status: "completed", conclusion: "success" };
-  if (view.state === "failed" || view.state === "rejected") return { ...base, status: "completed", conclusion: "failure" };
+  if (view.state === "failed" || view.state === "rejected")
+    return { ...base, status: "completed", conclusion: "failure" };
   if (view.results.some((r) => r.status === "awaiting_approval")) {
     return {
       ...base,

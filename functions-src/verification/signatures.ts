@@ -5,7 +5,11 @@ import { Webhook, WebhookVerificationError } from "standardwebhooks";
  * Verifies GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the raw body) against every configured secret, so a secret
  * can be rotated: add the new one, change it on GitHub, drop the old one.
  */
-export async function verifyGitHubSignature(secrets: string[], rawBody: string, signature: string | undefined): Promise<boolean> {
+export async function verifyGitHubSignature(
+  secrets: string[],
+  rawBody: string,
+  signature: string | undefined,
+): Promise<boolean> {
   if (!signature || secrets.length === 0 || rawBody === "") return false;
   return Boolean(await verifyWithFallback(secrets[0]!, rawBody, signature, secrets.slice(1)));
 }
@@ -21,13 +25,17 @@ function base64ToBytes(b64: string): Uint8Array {
  */
 export async function callbackKey(masterSecret: string, resultId: string): Promise<Uint8Array> {
   const master = base64ToBytes(masterSecret.replace(/^whsec_/, ""));
-  const key = await crypto.subtle.importKey("raw", master as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`verification-callback:${resultId}`)));
+  const key = await crypto.subtle.importKey("raw", master as BufferSource, { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`verification-callback:${resultId}`)),
+  );
 }
 
 /** The derived key as a Standard Webhooks secret string (`whsec_<base64>`), the form signing libraries take. */
 export async function callbackSecretFor(masterSecret: string, resultId: string): Promise<string> {
-  return `whsec_${btoa(String.fromCharCode(...await callbackKey(masterSecret, resultId)))}`;
+  return `whsec_${btoa(String.fromCharCode(...(await callbackKey(masterSecret, resultId))))}`;
 }
 
 export type CallbackCheck = { ok: true; body: unknown } | { ok: false; reason: string };
@@ -36,7 +44,12 @@ export type CallbackCheck = { ok: true; body: unknown } | { ok: false; reason: s
  * Verifies a Standard Webhooks callback (webhook-id, webhook-timestamp, webhook-signature `v1,<base64 HMAC>`) on the
  * raw body with the result's derived key; refuses timestamps outside the library's 5-minute window (replays).
  */
-export async function verifyCallback(masterSecret: string, resultId: string, rawBody: string, headers: Record<string, string>): Promise<CallbackCheck> {
+export async function verifyCallback(
+  masterSecret: string,
+  resultId: string,
+  rawBody: string,
+  headers: Record<string, string>,
+): Promise<CallbackCheck> {
   const wh = new Webhook(await callbackKey(masterSecret, resultId), { format: "raw" });
   try {
     return { ok: true, body: wh.verify(rawBody, headers) };

@@ -5,7 +5,10 @@ const checks = (r: ReturnType<typeof runStaticChecks>) => r.details.findings.map
 
 describe("tier 0 static checks", () => {
   it("passes clean files and says how many carried content", () => {
-    const r = runStaticChecks([{ path: "a.ts", status: "modified", content: "export const a = 1;\n" }, { path: "b.md", status: "added" }]);
+    const r = runStaticChecks([
+      { path: "a.ts", status: "modified", content: "export const a = 1;\n" },
+      { path: "b.md", status: "added" },
+    ]);
     expect(r).toMatchObject({ passed: true, details: { checked_files: 2, content_files: 1 } });
   });
 
@@ -17,16 +20,29 @@ describe("tier 0 static checks", () => {
       { path: "aws.ts", status: "added", diff: "@@ -1,0 +5,1 @@\n+const id = 'AKIAABCDEFGHIJKLMNOP';" },
     ]);
     expect(r.passed).toBe(false);
-    expect(checks(r)).toEqual([["secret", "cfg.ts", 1], ["secret", "k.txt", 1], ["secret", "aws.ts", 5]]);
+    expect(checks(r)).toEqual([
+      ["secret", "cfg.ts", 1],
+      ["secret", "k.txt", 1],
+      ["secret", "aws.ts", 5],
+    ]);
     expect(JSON.stringify(r)).not.toContain(key);
   });
 
   it("finds conflict markers in contents and in the added lines of a diff only", () => {
     const r = runStaticChecks([
       { path: "a.ts", status: "modified", content: "x\n<<<<<<< HEAD\ny\n=======\nz\n>>>>>>> main\n" },
-      { path: "b.ts", status: "modified", diff: "@@ -1,2 +1,2 @@\n-<<<<<<< old removed line\n context\n+>>>>>>> theirs\n" },
+      {
+        path: "b.ts",
+        status: "modified",
+        diff: "@@ -1,2 +1,2 @@\n-<<<<<<< old removed line\n context\n+>>>>>>> theirs\n",
+      },
     ]);
-    expect(checks(r)).toEqual([["conflict_marker", "a.ts", 2], ["conflict_marker", "a.ts", 4], ["conflict_marker", "a.ts", 6], ["conflict_marker", "b.ts", 2]]);
+    expect(checks(r)).toEqual([
+      ["conflict_marker", "a.ts", 2],
+      ["conflict_marker", "a.ts", 4],
+      ["conflict_marker", "a.ts", 6],
+      ["conflict_marker", "b.ts", 2],
+    ]);
   });
 
   it("refuses oversized files and forbidden paths (but not their removal)", () => {
@@ -35,7 +51,10 @@ describe("tier 0 static checks", () => {
       { path: "web/node_modules/x/index.js", status: "added" },
       { path: "terraform.tfstate", status: "removed" },
     ]);
-    expect(checks(r)).toEqual([["oversized", "dump.bin", undefined], ["forbidden_path", "web/node_modules/x/index.js", undefined]]);
+    expect(checks(r)).toEqual([
+      ["oversized", "dump.bin", undefined],
+      ["forbidden_path", "web/node_modules/x/index.js", undefined],
+    ]);
   });
 
   it("checks JSON, YAML and TOML syntax of full contents", () => {

@@ -39,7 +39,18 @@ const SECRET_PATTERNS: Array<[string, RegExp]> = [
 ];
 const CONFLICT = /^(?:<{7}(?: |$)|={7}$|>{7}(?: |$))/;
 // Never committed, whatever the tier: dependency trees, local state, private keys by their usual names.
-const isForbidden = picomatch(["**/node_modules/**", "**/.DS_Store", "**/*.tfstate", "**/*.tfstate.backup", "**/id_rsa", "**/id_ed25519", "**/.coordinator/**"], { dot: true });
+const isForbidden = picomatch(
+  [
+    "**/node_modules/**",
+    "**/.DS_Store",
+    "**/*.tfstate",
+    "**/*.tfstate.backup",
+    "**/id_rsa",
+    "**/id_ed25519",
+    "**/.coordinator/**",
+  ],
+  { dot: true },
+);
 
 // JSON files that tools read as JSON-with-comments: their comments are not syntax errors.
 const JSONC = /(^|\/)(tsconfig[^/]*|jsconfig[^/]*|devcontainer|\.eslintrc|tslint)\.json$|(^|\/)\.vscode\//;
@@ -50,7 +61,10 @@ function addedLines(diff: string): Array<[number, string]> {
   let line = 0;
   for (const raw of diff.split("\n")) {
     const hunk = /^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(raw);
-    if (hunk) { line = Number(hunk[1]); continue; }
+    if (hunk) {
+      line = Number(hunk[1]);
+      continue;
+    }
     if (raw.startsWith("+++") || raw.startsWith("---")) continue;
     if (raw.startsWith("+")) out.push([line++, raw.slice(1)]);
     else if (raw.startsWith(" ")) line++;
@@ -86,16 +100,27 @@ export function runStaticChecks(files: StaticInput[]): StaticResult {
     if (f.status === "removed") continue;
     const size = f.size ?? (f.content !== undefined ? new TextEncoder().encode(f.content).length : undefined);
     if (size !== undefined && size > MAX_FILE_BYTES) {
-      findings.push({ check: "oversized", path: f.path, message: `${size} bytes is over the ${MAX_FILE_BYTES}-byte limit` });
+      findings.push({
+        check: "oversized",
+        path: f.path,
+        message: `${size} bytes is over the ${MAX_FILE_BYTES}-byte limit`,
+      });
     }
-    const lines: Array<[number, string]> = f.content !== undefined
-      ? f.content.split("\n").map((l, i) => [i + 1, l])
-      : f.diff !== undefined ? addedLines(f.diff) : [];
+    const lines: Array<[number, string]> =
+      f.content !== undefined
+        ? f.content.split("\n").map((l, i) => [i + 1, l])
+        : f.diff !== undefined
+          ? addedLines(f.diff)
+          : [];
     if (f.content !== undefined || f.diff !== undefined) contentFiles++;
     for (const [n, text] of lines) {
-      if (CONFLICT.test(text)) findings.push({ check: "conflict_marker", path: f.path, line: n, message: "merge-conflict marker" });
+      if (CONFLICT.test(text))
+        findings.push({ check: "conflict_marker", path: f.path, line: n, message: "merge-conflict marker" });
       for (const [kind, re] of SECRET_PATTERNS) {
-        if (re.test(text)) { findings.push({ check: "secret", path: f.path, line: n, message: `looks like a ${kind}` }); break; }
+        if (re.test(text)) {
+          findings.push({ check: "secret", path: f.path, line: n, message: `looks like a ${kind}` });
+          break;
+        }
       }
     }
     if (f.content !== undefined) {
@@ -104,8 +129,16 @@ export function runStaticChecks(files: StaticInput[]): StaticResult {
     }
   }
   const capped = findings.slice(0, 100);
-  const summary = findings.length === 0
-    ? `static checks passed (${files.length} files, ${contentFiles} with content)`
-    : `${findings.length} finding(s): ${capped.slice(0, 3).map((x) => `${x.check} in ${x.path}${x.line ? `:${x.line}` : ""}`).join("; ")}`;
-  return { passed: findings.length === 0, summary, details: { findings: capped, checked_files: files.length, content_files: contentFiles } };
+  const summary =
+    findings.length === 0
+      ? `static checks passed (${files.length} files, ${contentFiles} with content)`
+      : `${findings.length} finding(s): ${capped
+          .slice(0, 3)
+          .map((x) => `${x.check} in ${x.path}${x.line ? `:${x.line}` : ""}`)
+          .join("; ")}`;
+  return {
+    passed: findings.length === 0,
+    summary,
+    details: { findings: capped, checked_files: files.length, content_files: contentFiles },
+  };
 }

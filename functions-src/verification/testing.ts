@@ -13,7 +13,10 @@ import { callbackKey } from "./signatures.ts";
 export const WEBHOOK_SECRET = "test-webhook-secret-0123456789";
 export const CALLBACK_SECRET = `whsec_${Buffer.from("callback-master-secret-0123456789").toString("base64")}`;
 
-const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as Array<{ name: string; examples: Array<Record<string, any>> }>;
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples") as Array<{
+  name: string;
+  examples: Array<Record<string, any>>;
+}>;
 
 /** A real GitHub payload from @octokit/webhooks-examples (deep-copied, so tests may edit it). */
 export function example(event: string, pick: (e: Record<string, any>) => boolean = () => true): Record<string, any> {
@@ -23,7 +26,12 @@ export function example(event: string, pick: (e: Record<string, any>) => boolean
 }
 
 /** Headers of a GitHub delivery of `body`, signed with `secret`. */
-export async function githubHeaders(event: string, delivery: string, body: string, secret = WEBHOOK_SECRET): Promise<Record<string, string>> {
+export async function githubHeaders(
+  event: string,
+  delivery: string,
+  body: string,
+  secret = WEBHOOK_SECRET,
+): Promise<Record<string, string>> {
   return {
     "Content-Type": "application/json",
     "X-GitHub-Event": event,
@@ -33,7 +41,12 @@ export async function githubHeaders(event: string, delivery: string, body: strin
 }
 
 /** Standard Webhooks headers for a callback about `resultId`, signed with the result's derived key. */
-export async function callbackHeaders(resultId: string, msgId: string, body: string, at = new Date()): Promise<Record<string, string>> {
+export async function callbackHeaders(
+  resultId: string,
+  msgId: string,
+  body: string,
+  at = new Date(),
+): Promise<Record<string, string>> {
   const wh = new Webhook(await callbackKey(CALLBACK_SECRET, resultId), { format: "raw" });
   return {
     "Content-Type": "application/json",
@@ -58,7 +71,12 @@ export async function recordingServer(handle: (r: Recorded) => { status: number;
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const text = Buffer.concat(chunks).toString("utf8");
-      const r: Recorded = { method: req.method!, path: req.url!, headers: req.headers, body: text ? JSON.parse(text) : undefined };
+      const r: Recorded = {
+        method: req.method!,
+        path: req.url!,
+        headers: req.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
       requests.push(r);
       let answer: { status: number; body?: unknown };
       try {
@@ -75,10 +93,11 @@ export async function recordingServer(handle: (r: Recorded) => { status: number;
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
-    close: () => new Promise<void>((r) => {
-      server.close(() => r());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }
 

@@ -33,7 +33,11 @@ function pushFiles(payload: Record<string, any>): StaticInput[] {
   // A push lists per-commit changes; the last status of each path wins (added then removed is removed).
   const byPath = new Map<string, StaticInput>();
   for (const commit of (payload.commits ?? []) as Array<Record<string, string[] | undefined>>) {
-    for (const [key, status] of [["added", "added"], ["modified", "modified"], ["removed", "removed"]] as const) {
+    for (const [key, status] of [
+      ["added", "added"],
+      ["modified", "modified"],
+      ["removed", "removed"],
+    ] as const) {
       for (const path of commit[key] ?? []) byPath.set(path, { path, status });
     }
   }
@@ -56,9 +60,14 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       if (any.deleted || !SHA.test(any.after ?? "") || !String(any.ref ?? "").startsWith("refs/heads/")) return;
       const files = pushFiles(any);
       await svc.submit({
-        source: "github", repo, branch: String(any.ref).slice("refs/heads/".length), commitSha: any.after,
+        source: "github",
+        repo,
+        branch: String(any.ref).slice("refs/heads/".length),
+        commitSha: any.after,
         agentId: `github:${any.pusher?.name ?? p.sender?.login ?? "unknown"}`.slice(0, 128),
-        files, installationId, revertsCommit: revertedCommit(any.head_commit?.message),
+        files,
+        installationId,
+        revertsCommit: revertedCommit(any.head_commit?.message),
       });
       return;
     }
@@ -67,15 +76,29 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       const pr = any.pull_request;
       if (!svc.github.configured) {
         // Routing a pull request without its files would under-verify it: fail, so a redelivery can retry once configured.
-        throw new Error("pull request files cannot be listed: GitHub credentials (GITHUB_TOKEN or the App) are not configured");
+        throw new Error(
+          "pull request files cannot be listed: GitHub credentials (GITHUB_TOKEN or the App) are not configured",
+        );
       }
       const listed = await svc.github.pullRequestFiles(repo, installationId, any.number);
       await svc.submit({
-        source: "github", repo, branch: pr.head.ref, commitSha: pr.head.sha,
-        agentId: `github:${pr.user?.login ?? p.sender?.login ?? "unknown"}`.slice(0, 128), installationId, prNumber: any.number,
+        source: "github",
+        repo,
+        branch: pr.head.ref,
+        commitSha: pr.head.sha,
+        agentId: `github:${pr.user?.login ?? p.sender?.login ?? "unknown"}`.slice(0, 128),
+        installationId,
+        prNumber: any.number,
         files: listed.map((f) => ({
           path: f.filename,
-          status: f.status === "removed" ? "removed" : f.status === "added" ? "added" : f.status === "renamed" ? "renamed" : "modified",
+          status:
+            f.status === "removed"
+              ? "removed"
+              : f.status === "added"
+                ? "added"
+                : f.status === "renamed"
+                  ? "renamed"
+                  : "modified",
           ...(f.previous_filename ? { previous_path: f.previous_filename } : {}),
         })),
       });
@@ -85,7 +108,10 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       const run = any.check_run;
       if (run?.name !== svc.config.checkName) return;
       if (p.action === "rerequested") {
-        const r = await callJson<{ ok: boolean; reset: number; changeset?: any }>(svc.db, "coord.verification_rerun", [repo, run.head_sha]);
+        const r = await callJson<{ ok: boolean; reset: number; changeset?: any }>(svc.db, "coord.verification_rerun", [
+          repo,
+          run.head_sha,
+        ]);
         if (r.ok && r.reset > 0) await svc.startExecutors(r.changeset);
       } else if (p.action === "requested_action") {
         const id = any.requested_action?.identifier;
@@ -93,7 +119,12 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
         const cs = await callJson<{ id: string } | null>(svc.db, "coord.verification_find", [repo, run.head_sha]);
         if (!cs) return;
         // GitHub shows check-run actions only to users with write access to the repository.
-        await callJson(svc.db, "coord.verification_review", [cs.id, id === "approve", `via GitHub check run`, `github:${p.sender?.login ?? "unknown"}`]);
+        await callJson(svc.db, "coord.verification_review", [
+          cs.id,
+          id === "approve",
+          `via GitHub check run`,
+          `github:${p.sender?.login ?? "unknown"}`,
+        ]);
       }
       return;
     }
@@ -101,7 +132,13 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       const run = any.workflow_run;
       if (p.action !== "completed" || !SHA.test(run?.head_sha ?? "")) return;
       if (!String(run.path ?? "").endsWith(`/${svc.config.workflow}`)) return;
-      await callJson(svc.db, "coord.verification_workflow_run", [repo, run.head_sha, run.id, run.conclusion ?? "unknown", run.html_url ?? null]);
+      await callJson(svc.db, "coord.verification_workflow_run", [
+        repo,
+        run.head_sha,
+        run.id,
+        run.conclusion ?? "unknown",
+        run.html_url ?? null,
+      ]);
       return;
     }
   }
@@ -116,29 +153,50 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
     .post("/webhook/github", async (c) => {
       const svc = svcFor();
       if (svc.config.webhookSecrets.length === 0) {
-        throw new ApiError(503, "webhook_not_configured", "GITHUB_WEBHOOK_SECRET is not set on the server; webhooks are refused until it is.");
+        throw new ApiError(
+          503,
+          "webhook_not_configured",
+          "GITHUB_WEBHOOK_SECRET is not set on the server; webhooks are refused until it is.",
+        );
       }
       const raw = await c.req.text();
       if (!(await verifyGitHubSignature(svc.config.webhookSecrets, raw, c.req.header("x-hub-signature-256")))) {
-        throw new ApiError(401, "invalid_signature", "X-Hub-Signature-256 does not match the body under any configured webhook secret.");
+        throw new ApiError(
+          401,
+          "invalid_signature",
+          "X-Hub-Signature-256 does not match the body under any configured webhook secret.",
+        );
       }
       const event = c.req.header("x-github-event");
       const delivery = c.req.header("x-github-delivery");
       if (!event || !delivery || delivery.length > 200 || !/^[a-z_]{1,64}$/.test(event)) {
-        throw new ApiError(400, "missing_headers", "Send X-GitHub-Event and X-GitHub-Delivery (a GitHub App delivery carries both).");
+        throw new ApiError(
+          400,
+          "missing_headers",
+          "Send X-GitHub-Event and X-GitHub-Delivery (a GitHub App delivery carries both).",
+        );
       }
       let payload: GitHubPayload;
       try {
         payload = JSON.parse(raw) as GitHubPayload;
       } catch {
-        throw new ApiError(400, "malformed_json", "Webhook body is not JSON; configure the webhook with content type application/json.");
+        throw new ApiError(
+          400,
+          "malformed_json",
+          "Webhook body is not JSON; configure the webhook with content type application/json.",
+        );
       }
       if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
         throw new ApiError(400, "malformed_payload", "Webhook body must be a JSON object.");
       }
       if (event === "ping") return c.json({ status: "pong" }, 200);
       const action = typeof payload.action === "string" ? payload.action.slice(0, 64) : null;
-      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["github", delivery, event, action]);
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", [
+        "github",
+        delivery,
+        event,
+        action,
+      ]);
       if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
       defer(c, async () => {
         try {
@@ -155,7 +213,11 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
     .post("/webhook/callback/:resultId", async (c) => {
       const svc = svcFor();
       if (!svc.config.callbackSecret) {
-        throw new ApiError(503, "callback_not_configured", "VERIFICATION_CALLBACK_SECRET is not set on the server; callbacks are refused until it is.");
+        throw new ApiError(
+          503,
+          "callback_not_configured",
+          "VERIFICATION_CALLBACK_SECRET is not set on the server; callbacks are refused until it is.",
+        );
       }
       const resultId = c.req.param("resultId");
       if (!z.uuid().safeParse(resultId).success) throw new ApiError(404, "not_found", "No such verification result.");
@@ -167,19 +229,35 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
       };
       const check = await verifyCallback(svc.config.callbackSecret, resultId, raw, headers);
       if (!check.ok) {
-        throw new ApiError(401, "invalid_signature", `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`);
+        throw new ApiError(
+          401,
+          "invalid_signature",
+          `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`,
+        );
       }
       const parsed = CallbackBody.safeParse(check.body);
       if (!parsed.success) {
         const field = parsed.error.issues[0]!;
-        throw new ApiError(400, "invalid_input", `Invalid callback — ${field.path.join(".") || "(body)"}: ${field.message}`, { field: field.path.join(".") });
+        throw new ApiError(
+          400,
+          "invalid_input",
+          `Invalid callback — ${field.path.join(".") || "(body)"}: ${field.message}`,
+          { field: field.path.join(".") },
+        );
       }
       const id = headers["webhook-id"].slice(0, 200);
-      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", ["callback", id, "result", null]);
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", [
+        "callback",
+        id,
+        "result",
+        null,
+      ]);
       if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
       const b = parsed.data;
       const rec = await callJson<{ ok: boolean; code?: string; changeset?: { id: string; state: string } }>(
-        svc.db, "coord.verification_record", [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"],
+        svc.db,
+        "coord.verification_record",
+        [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"],
       ).catch(async (err) => {
         // Marked failed, so the sender's retry of this message id is processed again rather than answered "duplicate".
         await callJson(svc.db, "coord.webhook_finish", ["callback", id, false, "recording failed"]).catch(() => {});

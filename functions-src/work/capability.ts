@@ -3,7 +3,16 @@ import type { Capability } from "../capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
-  ClaimInput, Completion, CompletionResult, LIMITS, SubmittedTask, Task, TaskId, TaskSpec, TaskSummary, TaskType,
+  ClaimInput,
+  Completion,
+  CompletionResult,
+  LIMITS,
+  SubmittedTask,
+  Task,
+  TaskId,
+  TaskSpec,
+  TaskSummary,
+  TaskType,
 } from "./schemas.ts";
 import { claimWork, completeTasks, refusal, submitTasks } from "./service.ts";
 
@@ -16,7 +25,8 @@ function submittedLine(t: z.output<typeof SubmittedTask>): string {
 export const submitWork = defineOperation({
   name: "submit_work",
   title: "Submit work",
-  description: "Queue a task for another agent. priority 1 (most urgent)–10; depends_on: task ids that must complete first.",
+  description:
+    "Queue a task for another agent. priority 1 (most urgent)–10; depends_on: task ids that must complete first.",
   input: TaskSpec,
   output: SubmittedTask,
   hints: { idempotentHint: false },
@@ -29,35 +39,48 @@ export const submitWork = defineOperation({
 export const submitWorkBatch = defineOperation({
   name: "submit_work_batch",
   title: "Submit work (batch)",
-  description: "Queue up to 200 tasks at once, all or none. In depends_on an integer is the index of another task in this batch.",
+  description:
+    "Queue up to 200 tasks at once, all or none. In depends_on an integer is the index of another task in this batch.",
   input: z.object({ tasks: z.array(TaskSpec).min(1).max(LIMITS.batch) }),
   output: z.object({ tasks: z.array(SubmittedTask) }),
   hints: { idempotentHint: false },
   http: { method: "POST", path: "/work/tasks/batch", status: 201 },
   run: async (ctx, input) => ({ tasks: await submitTasks(ctx, input.tasks) }),
-  summarize: (o) => `${o.tasks.length} tasks: ${o.tasks.map((t) => `${t.id} ${t.status}`).slice(0, 10).join(", ")}${o.tasks.length > 10 ? ", …" : ""}`,
+  summarize: (o) =>
+    `${o.tasks.length} tasks: ${o.tasks
+      .map((t) => `${t.id} ${t.status}`)
+      .slice(0, 10)
+      .join(", ")}${o.tasks.length > 10 ? ", …" : ""}`,
 });
 
 /** Claim the most urgent ready work. */
 export const getWork = defineOperation({
   name: "get_work",
   title: "Get work",
-  description: "Claim the most urgent ready task (or up to limit). Keep the claim_token for complete_work; the lease renews with your session heartbeat.",
+  description:
+    "Claim the most urgent ready task (or up to limit). Keep the claim_token for complete_work; the lease renews with your session heartbeat.",
   input: ClaimInput,
   output: z.object({ tasks: z.array(Task), waited_ms: z.number().int() }),
   hints: { idempotentHint: false },
   http: { method: "POST", path: "/work/claim" },
   run: (ctx, input) => claimWork(ctx, input),
-  summarize: (o) => o.tasks.length === 0
-    ? "no ready work; try again later or pass wait_seconds (up to 20)"
-    : o.tasks.map((t) => `claimed ${t.task_type} task ${t.id} (priority ${t.priority}, attempt ${t.attempts}/${t.max_attempts}) claim_token ${t.claim_token}, lease until ${t.lease_expires_at}: ${t.task_description.slice(0, 200)}`).join("\n"),
+  summarize: (o) =>
+    o.tasks.length === 0
+      ? "no ready work; try again later or pass wait_seconds (up to 20)"
+      : o.tasks
+          .map(
+            (t) =>
+              `claimed ${t.task_type} task ${t.id} (priority ${t.priority}, attempt ${t.attempts}/${t.max_attempts}) claim_token ${t.claim_token}, lease until ${t.lease_expires_at}: ${t.task_description.slice(0, 200)}`,
+          )
+          .join("\n"),
 });
 
 /** Complete (or fail) a claimed task. */
 export const completeWork = defineOperation({
   name: "complete_work",
   title: "Complete work",
-  description: "Report a claimed task done (success true, result) or failed (success false, error_message; retried with backoff until max_attempts).",
+  description:
+    "Report a claimed task done (success true, result) or failed (success false, error_message; retried with backoff until max_attempts).",
   input: Completion,
   output: CompletionResult,
   hints: { idempotentHint: false },
@@ -67,9 +90,10 @@ export const completeWork = defineOperation({
     if (!r!.ok) throw refusal(input.task_id, r!);
     return r!;
   },
-  summarize: (r) => r.status === "pending"
-    ? `task ${r.task_id} failed this attempt; it will be retried after ${String(r.not_before)}`
-    : `task ${r.task_id} ${r.status}`,
+  summarize: (r) =>
+    r.status === "pending"
+      ? `task ${r.task_id} failed this attempt; it will be retried after ${String(r.not_before)}`
+      : `task ${r.task_id} ${r.status}`,
 });
 
 /** Complete many claimed tasks in one round trip. */
@@ -102,8 +126,11 @@ export const renewWork = defineOperation({
   hints: { idempotentHint: true },
   http: { method: "POST", path: "/work/tasks/:task_id/renew" },
   run: async (ctx, input) => {
-    const r = await callJson<Record<string, unknown> & { ok: boolean; task?: Record<string, unknown> }>(ctx.db, "coord.renew_claims",
-      [ctx.identity.agentId, input.task_id, input.claim_token ?? null, input.lease_seconds ?? null]);
+    const r = await callJson<Record<string, unknown> & { ok: boolean; task?: Record<string, unknown> }>(
+      ctx.db,
+      "coord.renew_claims",
+      [ctx.identity.agentId, input.task_id, input.claim_token ?? null, input.lease_seconds ?? null],
+    );
     if (!r.ok) throw refusal(input.task_id, { ...r.task, code: r.code });
     return r as unknown as { task_id: string; claim_token: number; lease_expires_at: string };
   },
@@ -120,12 +147,17 @@ export const cancelWork = defineOperation({
   hints: { destructiveHint: true, idempotentHint: false },
   http: { method: "POST", path: "/work/tasks/:task_id/cancel" },
   run: async (ctx, input) => {
-    const r = await callJson<Record<string, unknown> & { ok: boolean }>(ctx.db, "coord.cancel_task",
-      [ctx.identity.agentId, ctx.identity.scope === "admin", input.task_id, input.reason ?? null]);
+    const r = await callJson<Record<string, unknown> & { ok: boolean }>(ctx.db, "coord.cancel_task", [
+      ctx.identity.agentId,
+      ctx.identity.scope === "admin",
+      input.task_id,
+      input.reason ?? null,
+    ]);
     if (!r.ok) throw refusal(input.task_id, r);
     return r as unknown as { task_id: string; status: string; dependents_failed: number };
   },
-  summarize: (o) => `task ${o.task_id} cancelled${o.dependents_failed ? `; ${o.dependents_failed} dependent tasks failed` : ""}`,
+  summarize: (o) =>
+    `task ${o.task_id} cancelled${o.dependents_failed ? `; ${o.dependents_failed} dependent tasks failed` : ""}`,
 });
 
 /** One task in full. */
@@ -144,7 +176,8 @@ export const inspectWork = defineOperation({
     if (!t) throw refusal(input.task_id, { code: "not_found" });
     return t;
   },
-  summarize: (t) => `${t.task_type} task ${t.id}: ${t.status}, attempt ${t.attempts}/${t.max_attempts}` +
+  summarize: (t) =>
+    `${t.task_type} task ${t.id}: ${t.status}, attempt ${t.attempts}/${t.max_attempts}` +
     (t.claimed_by ? `, claimed by ${t.claimed_by} until ${t.lease_expires_at}` : "") +
     (t.error_message ? `; error: ${t.error_message.slice(0, 200)}` : ""),
 });
@@ -166,7 +199,8 @@ export const listWork = defineOperation({
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/work/tasks" },
   tool: false,
-  run: (ctx, i) => callJson(ctx.db, "coord.list_tasks", [i.status ?? null, i.task_type ?? null, i.submitted_by ?? null, i.limit]),
+  run: (ctx, i) =>
+    callJson(ctx.db, "coord.list_tasks", [i.status ?? null, i.task_type ?? null, i.submitted_by ?? null, i.limit]),
   summarize: (o) => `${o.tasks.length} tasks`,
 });
 
@@ -186,14 +220,26 @@ export const workDepth = defineOperation({
   http: { method: "GET", path: "/work/depth" },
   tool: false,
   run: (ctx) => callJson(ctx.db, "coord.queue_depth"),
-  summarize: (o) => `${o.ready} ready; ${o.by_status_type.map((r) => `${r.status}/${r.task_type}: ${r.count}`).join(", ")}`,
+  summarize: (o) =>
+    `${o.ready} ready; ${o.by_status_type.map((r) => `${r.status}/${r.task_type}: ${r.count}`).join(", ")}`,
 });
 
 export const workCapability: Capability = {
   name: "work",
   // Claims and heartbeats reap too; this covers a queue nobody is touching.
   maintenance: (deps) => callJson(deps.db, "coord.reap_tasks"),
-  operations: [submitWork, submitWorkBatch, getWork, completeWork, completeWorkBatch, renewWork, cancelWork, inspectWork, listWork, workDepth],
+  operations: [
+    submitWork,
+    submitWorkBatch,
+    getWork,
+    completeWork,
+    completeWorkBatch,
+    renewWork,
+    cancelWork,
+    inspectWork,
+    listWork,
+    workDepth,
+  ],
   resources: [
     {
       name: "work-pending",

@@ -8,28 +8,55 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callJson, type Db } from "../db/port.ts";
 import { agentHeaders, DATABASE_URL, freshPostgres, testApp } from "../../test/helpers.ts";
 
-interface Claim { task: string; worker: string; token: number; returnedAt: number }
-interface Done { task: string; worker: string; token: number; success: boolean; ok: boolean; status: string | null; code?: string; sentAt: number }
-interface Task { id: string; claim_token: number }
-interface Result { task_id: string; ok: boolean; status: string | null; code?: string }
+interface Claim {
+  task: string;
+  worker: string;
+  token: number;
+  returnedAt: number;
+}
+interface Done {
+  task: string;
+  worker: string;
+  token: number;
+  success: boolean;
+  ok: boolean;
+  status: string | null;
+  code?: string;
+  sentAt: number;
+}
+interface Task {
+  id: string;
+  claim_token: number;
+}
+interface Result {
+  task_id: string;
+  ok: boolean;
+  status: string | null;
+  code?: string;
+}
 
 /** A worker's two calls, over SQL or over the HTTP app. */
 interface Channel {
   claim(limit: number): Promise<Task[]>;
-  complete(items: Array<{ task_id: string; claim_token: number; success: boolean; error_message?: string }>): Promise<Result[]>;
+  complete(
+    items: Array<{ task_id: string; claim_token: number; success: boolean; error_message?: string }>,
+  ): Promise<Result[]>;
 }
 
 function sqlChannel(db: Db, agent: string, type: string): Channel {
   return {
-    claim: async (limit) => (await callJson<{ tasks: Task[] }>(db, "coord.claim_tasks", [agent, null, "worker", [type], null, limit, 600])).tasks,
-    complete: async (items) => (await callJson<{ results: Result[] }>(db, "coord.complete_tasks", [agent, null, items])).results,
+    claim: async (limit) =>
+      (await callJson<{ tasks: Task[] }>(db, "coord.claim_tasks", [agent, null, "worker", [type], null, limit, 600]))
+        .tasks,
+    complete: async (items) =>
+      (await callJson<{ results: Result[] }>(db, "coord.complete_tasks", [agent, null, items])).results,
   };
 }
 
 function httpChannel(app: ReturnType<typeof testApp>["app"], agent: string, type: string): Channel {
   const post = async (path: string, body: unknown) => {
     const res = await app.request(path, { method: "POST", headers: agentHeaders(agent), body: JSON.stringify(body) });
-    return { status: res.status, body: await res.json() as any };
+    return { status: res.status, body: (await res.json()) as any };
   };
   return {
     claim: async (limit) => {
@@ -50,7 +77,8 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   for (const item of items) {
     const k = key(item);
     const list = out.get(k);
-    if (list) list.push(item); else out.set(k, [item]);
+    if (list) list.push(item);
+    else out.set(k, [item]);
   }
   return out;
 }
@@ -68,15 +96,20 @@ function checkHistory(ids: string[], claims: Claim[], dones: Done[]) {
     if (new Set(cs.map((c) => c.token)).size !== cs.length) problems.push(`${id}: a token was granted twice`);
     for (let i = 0; i < cs.length; i++) {
       const release = ds.find((d) => d.ok && d.token === cs[i]!.token);
-      if (!release) { problems.push(`${id}: claim ${cs[i]!.token} by ${cs[i]!.worker} never released`); continue; }
+      if (!release) {
+        problems.push(`${id}: claim ${cs[i]!.token} by ${cs[i]!.worker} never released`);
+        continue;
+      }
       if (release.worker !== cs[i]!.worker) problems.push(`${id}: token ${cs[i]!.token} released by another worker`);
       // Two holders at once: the next claim returned before this holder even asked to release.
       const next = cs[i + 1];
-      if (next && next.returnedAt < release.sentAt) problems.push(`${id}: claim ${next.token} overlapped claim ${cs[i]!.token}`);
+      if (next && next.returnedAt < release.sentAt)
+        problems.push(`${id}: claim ${next.token} overlapped claim ${cs[i]!.token}`);
       if (next && release.status !== "pending") problems.push(`${id}: claimed again after ${release.status}`);
     }
     for (const d of ds) {
-      if (d.ok && !cs.some((c) => c.token === d.token && c.worker === d.worker)) problems.push(`${id}: accepted completion without its claim`);
+      if (d.ok && !cs.some((c) => c.token === d.token && c.worker === d.worker))
+        problems.push(`${id}: accepted completion without its claim`);
     }
   }
   return problems;
@@ -85,7 +118,8 @@ function checkHistory(ids: string[], claims: Claim[], dones: Done[]) {
 describe("exactly-once checker", () => {
   it("flags double completions, overlapping holds, re-claims after completion and releases by others", () => {
     const claims: Claim[] = [
-      { task: "a", worker: "w1", token: 1, returnedAt: 10 }, { task: "a", worker: "w2", token: 2, returnedAt: 15 },
+      { task: "a", worker: "w1", token: 1, returnedAt: 10 },
+      { task: "a", worker: "w2", token: 2, returnedAt: 15 },
     ];
     const dones: Done[] = [
       { task: "a", worker: "w1", token: 1, success: true, ok: true, status: "completed", sentAt: 20 },
@@ -95,9 +129,13 @@ describe("exactly-once checker", () => {
     expect(problems).toContain("a: 2 accepted completions");
     expect(problems).toContain("a: claim 2 overlapped claim 1");
     expect(problems).toContain("a: claimed again after completed");
-    expect(checkHistory(["b"], [{ task: "b", worker: "w1", token: 3, returnedAt: 1 }],
-      [{ task: "b", worker: "w9", token: 3, success: true, ok: true, status: "completed", sentAt: 2 }]))
-      .toContain("b: token 3 released by another worker");
+    expect(
+      checkHistory(
+        ["b"],
+        [{ task: "b", worker: "w1", token: 3, returnedAt: 1 }],
+        [{ task: "b", worker: "w9", token: 3, success: true, ok: true, status: "completed", sentAt: 2 }],
+      ),
+    ).toContain("b: token 3 released by another worker");
     expect(checkHistory(["c"], [], [])).toEqual(["c: 0 accepted completions"]);
   });
 });
@@ -105,17 +143,28 @@ describe("exactly-once checker", () => {
 // Concurrency is only meaningful on the real server (PGlite serialises every query); CI sets DATABASE_URL.
 describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
   let pg: Awaited<ReturnType<typeof freshPostgres>>;
-  beforeAll(async () => { pg = await freshPostgres({ max: 40 }); });
-  afterAll(async () => { await pg?.drop(); });
+  beforeAll(async () => {
+    pg = await freshPostgres({ max: 40 });
+  });
+  afterAll(async () => {
+    await pg?.drop();
+  });
 
   async function drain(type: string, total: number, limit: number) {
     const db = pg.db;
     const ids: string[] = [];
     for (let i = 0; i < total; i += 200) {
       const batch = Array.from({ length: Math.min(200, total - i) }, (_, k) => ({
-        task_type: type, priority: 1 + ((i + k) % 10), max_attempts: 10, retry_backoff_seconds: 0,
+        task_type: type,
+        priority: 1 + ((i + k) % 10),
+        max_attempts: 10,
+        retry_backoff_seconds: 0,
       }));
-      ids.push(...(await callJson<{ tasks: Array<{ id: string }> }>(db, "coord.submit_tasks", ["orch", null, batch])).tasks.map((t) => t.id));
+      ids.push(
+        ...(
+          await callJson<{ tasks: Array<{ id: string }> }>(db, "coord.submit_tasks", ["orch", null, batch])
+        ).tasks.map((t) => t.id),
+      );
     }
     const { app } = testApp(db);
     const claims: Claim[] = [];
@@ -128,14 +177,31 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
       while (completed < total) {
         const got = await ch.claim(limit);
         const returnedAt = performance.now();
-        if (got.length === 0) { await new Promise((r) => setTimeout(r, 5)); continue; }
+        if (got.length === 0) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
         for (const t of got) claims.push({ task: t.id, worker: agent, token: t.claim_token, returnedAt });
         // Some attempts fail (and are retried at once: backoff 0); one in twenty completions is sent twice.
-        const items = got.map((t) => ({ task_id: t.id, claim_token: t.claim_token, success: Math.random() > 0.05, error_message: "flaky" }));
+        const items = got.map((t) => ({
+          task_id: t.id,
+          claim_token: t.claim_token,
+          success: Math.random() > 0.05,
+          error_message: "flaky",
+        }));
         const sentAt = performance.now();
         const results = await ch.complete(items);
         results.forEach((r, k) => {
-          dones.push({ task: r.task_id, worker: agent, token: items[k]!.claim_token, success: items[k]!.success, ok: r.ok, status: r.status, code: r.code, sentAt });
+          dones.push({
+            task: r.task_id,
+            worker: agent,
+            token: items[k]!.claim_token,
+            success: items[k]!.success,
+            ok: r.ok,
+            status: r.status,
+            code: r.code,
+            sentAt,
+          });
           if (r.ok && r.status === "completed") completed++;
         });
         if (Math.random() < 0.05) {
@@ -143,7 +209,15 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
           stale++;
           expect(again[0]!.ok).toBe(false);
           expect(["already_completed", "lease_lost", "not_claimant"]).toContain(again[0]!.code);
-          dones.push({ task: again[0]!.task_id, worker: agent, token: items[0]!.claim_token, success: true, ok: false, status: again[0]!.status, sentAt: performance.now() });
+          dones.push({
+            task: again[0]!.task_id,
+            worker: agent,
+            token: items[0]!.claim_token,
+            success: true,
+            ok: false,
+            status: again[0]!.status,
+            sentAt: performance.now(),
+          });
         }
       }
     };
@@ -156,12 +230,17 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
     expect(dones.some((d) => d.ok && d.status === "pending")).toBe(true); // retries happened
     // The database agrees: all completed, attempts = claims, and per task the events alternate claim / release.
     const rows = await db.query<{ status: string; n: number }>(
-      "select status, count(*)::int as n from coord.tasks where task_type = $1 group by status", [type]);
+      "select status, count(*)::int as n from coord.tasks where task_type = $1 group by status",
+      [type],
+    );
     expect(rows).toEqual([{ status: "completed", n: total }]);
     const mismatched = await db.query(
-      `select t.id from coord.tasks t where t.task_type = $1 and t.attempts <> (select count(*) from coord.events e where e.subject = t.id::text and e.kind = 'task.claimed')`, [type]);
+      `select t.id from coord.tasks t where t.task_type = $1 and t.attempts <> (select count(*) from coord.events e where e.subject = t.id::text and e.kind = 'task.claimed')`,
+      [type],
+    );
     expect(mismatched).toEqual([]);
-    const badSequences = await db.query(`
+    const badSequences = await db.query(
+      `
       with ev as (
         select e.subject, e.kind, lag(e.kind) over (partition by e.subject order by e.id) as prev,
                (e.data ->> 'claim_token')::bigint as token,
@@ -170,7 +249,9 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
       select subject, kind, prev from ev
        where (kind = 'task.claimed' and prev not in ('task.submitted', 'task.retry_scheduled'))
           or (kind in ('task.completed', 'task.retry_scheduled') and (prev <> 'task.claimed' or token <> prev_token))
-       limit 5`, [type]);
+       limit 5`,
+      [type],
+    );
     expect(badSequences).toEqual([]);
     return { seconds, claims: claims.length };
   }
@@ -186,9 +267,15 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
   }, 60_000);
 
   it("concurrent duplicate submits with one idempotency key create one task", async () => {
-    const results = await Promise.all(Array.from({ length: 24 }, () =>
-      callJson<{ tasks: Array<{ id: string; deduplicated: boolean }> }>(pg.db, "coord.submit_tasks",
-        ["idem-orch", null, [{ task_type: "idem", idempotency_key: "same-key" }]])));
+    const results = await Promise.all(
+      Array.from({ length: 24 }, () =>
+        callJson<{ tasks: Array<{ id: string; deduplicated: boolean }> }>(pg.db, "coord.submit_tasks", [
+          "idem-orch",
+          null,
+          [{ task_type: "idem", idempotency_key: "same-key" }],
+        ]),
+      ),
+    );
     const ids = new Set(results.map((r) => r.tasks[0]!.id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => !r.tasks[0]!.deduplicated)).toHaveLength(1);
@@ -198,13 +285,29 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
   it("dependents submitted while their dependency completes are never left waiting", async () => {
     for (let round = 0; round < 10; round++) {
       const type = `race-${round}`;
-      const [dep] = (await callJson<{ tasks: Array<{ id: string }> }>(pg.db, "coord.submit_tasks", ["o", null, [{ task_type: type }]])).tasks;
-      const [claimed] = (await callJson<{ tasks: Task[] }>(pg.db, "coord.claim_tasks", ["w", null, "x", [type], null, 1, 600])).tasks;
+      const [dep] = (
+        await callJson<{ tasks: Array<{ id: string }> }>(pg.db, "coord.submit_tasks", [
+          "o",
+          null,
+          [{ task_type: type }],
+        ])
+      ).tasks;
+      const [claimed] = (
+        await callJson<{ tasks: Task[] }>(pg.db, "coord.claim_tasks", ["w", null, "x", [type], null, 1, 600])
+      ).tasks;
       await Promise.all([
-        callJson(pg.db, "coord.complete_tasks", ["w", null, [{ task_id: claimed!.id, claim_token: claimed!.claim_token, success: true }]]),
-        ...Array.from({ length: 8 }, () => callJson(pg.db, "coord.submit_tasks", ["o", null, [{ task_type: `${type}-child`, depends_on: [dep!.id] }]])),
+        callJson(pg.db, "coord.complete_tasks", [
+          "w",
+          null,
+          [{ task_id: claimed!.id, claim_token: claimed!.claim_token, success: true }],
+        ]),
+        ...Array.from({ length: 8 }, () =>
+          callJson(pg.db, "coord.submit_tasks", ["o", null, [{ task_type: `${type}-child`, depends_on: [dep!.id] }]]),
+        ),
       ]);
-      const stuck = await pg.db.query("select id from coord.tasks where task_type = $1 and pending_deps <> 0", [`${type}-child`]);
+      const stuck = await pg.db.query("select id from coord.tasks where task_type = $1 and pending_deps <> 0", [
+        `${type}-child`,
+      ]);
       expect(stuck).toEqual([]);
     }
   });

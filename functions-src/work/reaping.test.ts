@@ -6,18 +6,31 @@ import { agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
 forEachDatabase("work reaping on heartbeat", (get) => {
   it("returns a dead worker's task to the queue when another session heartbeats", async () => {
     const db = get().db;
-    const { tasks: [submitted] } = await callJson<{ tasks: Array<{ id: string }> }>(db, "coord.submit_tasks",
-      ["reap-orchestrator", null, [{ task_type: "reap-me" }]]);
+    const {
+      tasks: [submitted],
+    } = await callJson<{ tasks: Array<{ id: string }> }>(db, "coord.submit_tasks", [
+      "reap-orchestrator",
+      null,
+      [{ task_type: "reap-me" }],
+    ]);
     await callJson(db, "coord.claim_tasks", ["reap-dead-worker", "dead-session", null, ["reap-me"], null, 1, 600]);
     // The worker died: its lease ran out and it will never heartbeat again.
-    await db.query("update coord.tasks set lease_expires_at = now() - interval '1 second' where id = $1", [submitted!.id]);
+    await db.query("update coord.tasks set lease_expires_at = now() - interval '1 second' where id = $1", [
+      submitted!.id,
+    ]);
 
     const { app } = testApp(db);
-    const res = await app.request("/sessions/heartbeat", { method: "POST", headers: agentHeaders("reap-bystander", { "X-Session-Id": "alive" }), body: "{}" });
+    const res = await app.request("/sessions/heartbeat", {
+      method: "POST",
+      headers: agentHeaders("reap-bystander", { "X-Session-Id": "alive" }),
+      body: "{}",
+    });
     expect(res.status).toBe(200);
 
     const [task] = await db.query<{ status: string; lease_lost_by: string }>(
-      "select status, lease_lost_by from coord.tasks where id = $1", [submitted!.id]);
+      "select status, lease_lost_by from coord.tasks where id = $1",
+      [submitted!.id],
+    );
     expect(task).toEqual({ status: "pending", lease_lost_by: "reap-dead-worker" });
   });
 });

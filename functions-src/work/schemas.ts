@@ -32,7 +32,19 @@ export const TaskSpec = z.object({
   task_description: z.string().max(LIMITS.description).default(""),
   input_data: cappedJson(LIMITS.inputBytes, "input_data").optional(),
   priority: z.number().int().min(1).max(10).default(5).describe("1 most urgent … 10 least; default 5"),
-  depends_on: z.array(z.union([TaskId, z.number().int().min(0).max(LIMITS.batch - 1)])).max(LIMITS.dependsOn).default([])
+  depends_on: z
+    .array(
+      z.union([
+        TaskId,
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(LIMITS.batch - 1),
+      ]),
+    )
+    .max(LIMITS.dependsOn)
+    .default([])
     .describe("Task ids that must complete first (in a batch, an integer is the index of another task of the batch)"),
   deadline: z.iso.datetime({ offset: true }).optional().describe("Not claimable after this; fails if still pending"),
   max_attempts: z.number().int().min(1).max(20).default(3),
@@ -78,7 +90,11 @@ export const TaskSummary = z.looseObject({
 
 export const ClaimInput = z.object({
   task_types: z.array(TaskType).max(20).optional().describe("Only these task types"),
-  capabilities: z.array(Capability).max(20).optional().describe("What this agent can do (matches required_capabilities)"),
+  capabilities: z
+    .array(Capability)
+    .max(20)
+    .optional()
+    .describe("What this agent can do (matches required_capabilities)"),
   limit: z.number().int().min(1).max(LIMITS.claimBatch).default(1).describe("Claim up to this many at once"),
   wait_seconds: z.number().int().min(0).max(LIMITS.waitSeconds).default(0).describe("Wait up to this long for work"),
   lease_seconds: z.number().int().min(10).max(3600).default(600),
@@ -86,7 +102,12 @@ export const ClaimInput = z.object({
 
 export const Completion = z.object({
   task_id: TaskId,
-  claim_token: z.number().int().positive().optional().describe("The token get_work returned; refused if a newer claim exists"),
+  claim_token: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("The token get_work returned; refused if a newer claim exists"),
   success: z.boolean(),
   result: cappedJson(LIMITS.resultBytes, "result").optional(),
   error_message: z.string().max(10_000).optional(),

@@ -13,10 +13,16 @@ const RECHECK_MS = 2_000;
 type Refusal = { code: string; message?: string; [k: string]: unknown };
 
 /** Submits tasks in one call; the whole batch is refused (nothing stored) on a bad dependency or a cycle. */
-export async function submitTasks(ctx: OpContext, specs: Array<z.output<typeof TaskSpec>>): Promise<Array<z.output<typeof SubmittedTask>>> {
+export async function submitTasks(
+  ctx: OpContext,
+  specs: Array<z.output<typeof TaskSpec>>,
+): Promise<Array<z.output<typeof SubmittedTask>>> {
   // jsonb parameters go as objects: both drivers serialize them (a pre-serialized string would be double-encoded).
   const r = await callJson<{ tasks?: Array<z.output<typeof SubmittedTask>>; error?: Refusal }>(
-    ctx.db, "coord.submit_tasks", [ctx.identity.agentId, ctx.identity.sessionId, specs]);
+    ctx.db,
+    "coord.submit_tasks",
+    [ctx.identity.agentId, ctx.identity.sessionId, specs],
+  );
   if (r.error) {
     const { code, message, ...details } = r.error;
     throw new ApiError(code === "unknown_dependency" ? 404 : 400, code, message ?? code, details);
@@ -26,8 +32,13 @@ export async function submitTasks(ctx: OpContext, specs: Array<z.output<typeof T
 
 async function claimOnce(ctx: OpContext, input: z.output<typeof ClaimInput>) {
   const r = await callJson<{ tasks: Array<z.output<typeof Task>> }>(ctx.db, "coord.claim_tasks", [
-    ctx.identity.agentId, ctx.identity.sessionId, ctx.identity.agentType, input.task_types ?? null,
-    input.capabilities ?? null, input.limit, input.lease_seconds,
+    ctx.identity.agentId,
+    ctx.identity.sessionId,
+    ctx.identity.agentType,
+    input.task_types ?? null,
+    input.capabilities ?? null,
+    input.limit,
+    input.lease_seconds,
   ]);
   return r.tasks;
 }
@@ -61,21 +72,40 @@ export function refusal(taskId: string, r: Record<string, unknown>): ApiError {
   const holder = r.claimed_by ? ` (now claimed by ${r.claimed_by})` : "";
   switch (r.code) {
     case "not_found":
-      return new ApiError(404, "not_found", `No task ${taskId}; check the id (GET /work/tasks lists tasks).`, { task_id: taskId });
+      return new ApiError(404, "not_found", `No task ${taskId}; check the id (GET /work/tasks lists tasks).`, {
+        task_id: taskId,
+      });
     case "lease_lost":
-      return new ApiError(409, "lease_lost",
+      return new ApiError(
+        409,
+        "lease_lost",
         `Your claim on task ${taskId} was lost (lease expired or session ended); it is ${r.status}${holder}. Discard this result and call get_work for new work.`,
-        { task_id: taskId, status: r.status, claimed_by: r.claimed_by ?? null });
+        { task_id: taskId, status: r.status, claimed_by: r.claimed_by ?? null },
+      );
     case "not_claimant":
-      return new ApiError(403, "not_claimant",
+      return new ApiError(
+        403,
+        "not_claimant",
         `Task ${taskId} is ${r.status}${holder}, not claimed by you; only the current claimant with its claim token can do this.`,
-        { task_id: taskId, status: r.status, claimed_by: r.claimed_by ?? null });
+        { task_id: taskId, status: r.status, claimed_by: r.claimed_by ?? null },
+      );
     case "already_completed":
-      return new ApiError(409, "already_completed", `Task ${taskId} is already ${r.status}; nothing changed.`, { task_id: taskId, status: r.status });
+      return new ApiError(409, "already_completed", `Task ${taskId} is already ${r.status}; nothing changed.`, {
+        task_id: taskId,
+        status: r.status,
+      });
     case "cancelled":
-      return new ApiError(409, "cancelled", `Task ${taskId} was cancelled; discard the work.`, { task_id: taskId, status: "cancelled" });
+      return new ApiError(409, "cancelled", `Task ${taskId} was cancelled; discard the work.`, {
+        task_id: taskId,
+        status: "cancelled",
+      });
     case "not_submitter":
-      return new ApiError(403, "not_submitter", `Only the submitter (${r.submitted_by}) or an admin may cancel task ${taskId}.`, { task_id: taskId });
+      return new ApiError(
+        403,
+        "not_submitter",
+        `Only the submitter (${r.submitted_by}) or an admin may cancel task ${taskId}.`,
+        { task_id: taskId },
+      );
     default:
       return new ApiError(409, String(r.code), `Task ${taskId}: ${String(r.code)}.`, { task_id: taskId });
   }
@@ -83,7 +113,8 @@ export function refusal(taskId: string, r: Record<string, unknown>): ApiError {
 
 /** Completes several claimed tasks in one call; each item answers ok or its refusal code. */
 export async function completeTasks(ctx: OpContext, items: Array<z.output<typeof Completion>>) {
-  const r = await callJson<{ results: Array<Record<string, unknown> & { task_id: string; ok: boolean; status: string | null }> }>(
-    ctx.db, "coord.complete_tasks", [ctx.identity.agentId, ctx.identity.sessionId, items]);
+  const r = await callJson<{
+    results: Array<Record<string, unknown> & { task_id: string; ok: boolean; status: string | null }>;
+  }>(ctx.db, "coord.complete_tasks", [ctx.identity.agentId, ctx.identity.sessionId, items]);
   return r.results;
 }

@@ -7,27 +7,48 @@ const uniqueType = (name: string) => `${name}-${++seq}-${Math.random().toString(
 
 forEachDatabase("work queue", (get) => {
   const app = () => testApp(get().db).app;
-  const call = async (method: string, path: string, agent: string, body?: unknown, headers: Record<string, string> = {}) => {
+  const call = async (
+    method: string,
+    path: string,
+    agent: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const res = await app().request(path, {
-      method, headers: { ...agentHeaders(agent), ...headers }, body: body === undefined ? undefined : JSON.stringify(body),
+      method,
+      headers: { ...agentHeaders(agent), ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json() as any };
+    return { status: res.status, body: (await res.json()) as any };
   };
   const submit = (agent: string, task: Record<string, unknown>) => call("POST", "/work/tasks", agent, task);
-  const claim = (agent: string, input: Record<string, unknown>, headers?: Record<string, string>) => call("POST", "/work/claim", agent, input, headers);
-  const complete = (agent: string, id: string, input: Record<string, unknown>) => call("POST", `/work/tasks/${id}/complete`, agent, input);
+  const claim = (agent: string, input: Record<string, unknown>, headers?: Record<string, string>) =>
+    call("POST", "/work/claim", agent, input, headers);
+  const complete = (agent: string, id: string, input: Record<string, unknown>) =>
+    call("POST", `/work/tasks/${id}/complete`, agent, input);
   const inspect = async (id: string) => (await call("GET", `/work/tasks/${id}`, "observer")).body;
   const sql = <T = any>(text: string, params: unknown[] = []) => get().db.query<T>(text, params);
 
   it("submit → claim → complete: token, lease, result, events", async () => {
     const type = uniqueType("life");
-    const s = await submit("orch", { task_type: type, task_description: "build it", input_data: { n: 1 }, priority: 3 });
+    const s = await submit("orch", {
+      task_type: type,
+      task_description: "build it",
+      input_data: { n: 1 },
+      priority: 3,
+    });
     expect(s.status).toBe(201);
     expect(s.body).toMatchObject({ status: "pending", deduplicated: false, pending_deps: 0 });
     const c = await claim("worker-1", { task_types: [type] });
     expect(c.status).toBe(200);
     const [t] = c.body.tasks;
-    expect(t).toMatchObject({ id: s.body.id, status: "claimed", claimed_by: "worker-1", attempts: 1, input_data: { n: 1 } });
+    expect(t).toMatchObject({
+      id: s.body.id,
+      status: "claimed",
+      claimed_by: "worker-1",
+      attempts: 1,
+      input_data: { n: 1 },
+    });
     expect(t.claim_token).toBeGreaterThan(0);
     const leaseMs = Date.parse(t.lease_expires_at) - Date.now();
     expect(leaseMs).toBeGreaterThan(9 * 60_000);
@@ -35,7 +56,12 @@ forEachDatabase("work queue", (get) => {
     const done = await complete("worker-1", t.id, { claim_token: t.claim_token, success: true, result: { pr: 7 } });
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ ok: true, status: "completed" });
-    expect(await inspect(t.id)).toMatchObject({ status: "completed", result: { pr: 7 }, claimed_by: null, attempts: 1 });
+    expect(await inspect(t.id)).toMatchObject({
+      status: "completed",
+      result: { pr: 7 },
+      claimed_by: null,
+      attempts: 1,
+    });
     const events = await sql<{ kind: string }>("select kind from coord.events where subject = $1 order by id", [t.id]);
     expect(events.map((e) => e.kind)).toEqual(["task.submitted", "task.claimed", "task.completed"]);
   });
@@ -43,7 +69,13 @@ forEachDatabase("work queue", (get) => {
   it("claims the most urgent first, oldest first within a priority; limit claims a batch; task_types filters", async () => {
     const type = uniqueType("order");
     const ids: Record<string, string> = {};
-    for (const [name, priority] of [["p5a", 5], ["p1", 1], ["p5b", 5], ["p9", 9], ["p3", 3]] as const) {
+    for (const [name, priority] of [
+      ["p5a", 5],
+      ["p1", 1],
+      ["p5b", 5],
+      ["p9", 9],
+      ["p3", 3],
+    ] as const) {
       ids[name] = (await submit("orch", { task_type: type, priority })).body.id;
     }
     expect((await claim("w", { task_types: [uniqueType("other")] })).body.tasks).toEqual([]);
@@ -59,12 +91,14 @@ forEachDatabase("work queue", (get) => {
   it("dependencies: a chain and a diamond release in order", async () => {
     const type = uniqueType("deps");
     // a → b → d and a → c → d (diamond), plus e after d (chain)
-    const b = await call("POST", "/work/tasks/batch", "orch", { tasks: [
-      { task_type: type, task_description: "a" },
-      { task_type: type, task_description: "b", depends_on: [0] },
-      { task_type: type, task_description: "c", depends_on: [0] },
-      { task_type: type, task_description: "d", depends_on: [1, 2] },
-    ] });
+    const b = await call("POST", "/work/tasks/batch", "orch", {
+      tasks: [
+        { task_type: type, task_description: "a" },
+        { task_type: type, task_description: "b", depends_on: [0] },
+        { task_type: type, task_description: "c", depends_on: [0] },
+        { task_type: type, task_description: "d", depends_on: [1, 2] },
+      ],
+    });
     expect(b.status).toBe(201);
     const [a, bb, c, d] = b.body.tasks.map((t: any) => t.id);
     const e = (await submit("orch", { task_type: type, task_description: "e", depends_on: [d] })).body;
@@ -91,7 +125,11 @@ forEachDatabase("work queue", (get) => {
     const grandchild = (await submit("orch", { task_type: type, depends_on: [child] })).body.id;
     const [t] = (await claim("w", { task_types: [type] })).body.tasks;
     expect(t.id).toBe(root);
-    const r = await complete("w", root, { claim_token: t.claim_token, success: false, error_message: "compiler exploded" });
+    const r = await complete("w", root, {
+      claim_token: t.claim_token,
+      success: false,
+      error_message: "compiler exploded",
+    });
     expect(r.body.status).toBe("failed");
     for (const id of [child, grandchild]) {
       const task = await inspect(id);
@@ -110,9 +148,13 @@ forEachDatabase("work queue", (get) => {
     const unknown = await submit("orch", { task_type: type, depends_on: ["00000000-0000-4000-8000-000000000000"] });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.code).toBe("unknown_dependency");
-    const cycle = await call("POST", "/work/tasks/batch", "orch", { tasks: [
-      { task_type: type, depends_on: [2] }, { task_type: type, depends_on: [0] }, { task_type: type, depends_on: [1] },
-    ] });
+    const cycle = await call("POST", "/work/tasks/batch", "orch", {
+      tasks: [
+        { task_type: type, depends_on: [2] },
+        { task_type: type, depends_on: [0] },
+        { task_type: type, depends_on: [1] },
+      ],
+    });
     expect(cycle.status).toBe(400);
     expect(cycle.body.error.code).toBe("dependency_cycle");
     const self = await submit("orch", { task_type: type, depends_on: [0] });
@@ -151,7 +193,8 @@ forEachDatabase("work queue", (get) => {
   it("an expired lease returns the task to the queue; the late completion is refused and changes nothing", async () => {
     const type = uniqueType("lease");
     const id = (await submit("orch", { task_type: type })).body.id;
-    const [old] = (await claim("slow", { task_types: [type], lease_seconds: 10 }, { "X-Session-Id": "slow-s" })).body.tasks;
+    const [old] = (await claim("slow", { task_types: [type], lease_seconds: 10 }, { "X-Session-Id": "slow-s" })).body
+      .tasks;
     await sql("update coord.tasks set lease_expires_at = now() - interval '1 second' where id = $1", [id]); // time passes
     const [fresh] = (await claim("fast", { task_types: [type] })).body.tasks;
     expect(fresh).toMatchObject({ id, claimed_by: "fast", attempts: 2, lease_lost_by: "slow" });
@@ -164,7 +207,9 @@ forEachDatabase("work queue", (get) => {
     expect(noToken.status).toBe(403);
     expect(noToken.body.error.code).toBe("not_claimant");
     expect(await inspect(id)).toMatchObject({ status: "claimed", claimed_by: "fast", attempts: 2, result: null });
-    expect((await complete("fast", id, { claim_token: fresh.claim_token, success: true, result: "good" })).status).toBe(200);
+    expect((await complete("fast", id, { claim_token: fresh.claim_token, success: true, result: "good" })).status).toBe(
+      200,
+    );
     const after = await complete("slow", id, { claim_token: old.claim_token, success: true, result: "stale" });
     expect(after.body.error.code).toBe("already_completed");
     expect(await inspect(id)).toMatchObject({ status: "completed", result: "good", attempts: 2 });
@@ -191,7 +236,10 @@ forEachDatabase("work queue", (get) => {
     expect((await call("POST", "/sessions/heartbeat", "hb-worker", {}, h)).status).toBe(200);
     let task = await inspect(id);
     expect(Date.parse(task.lease_expires_at) - Date.now()).toBeGreaterThan(50_000);
-    const renewed = await call("POST", `/work/tasks/${id}/renew`, "hb-worker", { claim_token: t.claim_token, lease_seconds: 900 });
+    const renewed = await call("POST", `/work/tasks/${id}/renew`, "hb-worker", {
+      claim_token: t.claim_token,
+      lease_seconds: 900,
+    });
     expect(renewed.status).toBe(200);
     expect(Date.parse(renewed.body.lease_expires_at) - Date.now()).toBeGreaterThan(800_000);
     const foreign = await call("POST", `/work/tasks/${id}/renew`, "intruder", {});
@@ -205,7 +253,8 @@ forEachDatabase("work queue", (get) => {
 
   it("deadlines: a task past its deadline is not claimed and fails, and so do its dependents", async () => {
     const type = uniqueType("deadline");
-    const id = (await submit("orch", { task_type: type, deadline: new Date(Date.now() + 60_000).toISOString() })).body.id;
+    const id = (await submit("orch", { task_type: type, deadline: new Date(Date.now() + 60_000).toISOString() })).body
+      .id;
     const dep = (await submit("orch", { task_type: type, depends_on: [id] })).body.id;
     await sql("update coord.tasks set deadline = now() - interval '1 second' where id = $1", [id]);
     expect((await claim("w", { task_types: [type] })).body.tasks).toEqual([]);
@@ -227,10 +276,21 @@ forEachDatabase("work queue", (get) => {
     const review = (await submit("author", { task_type: type, exclude_submitter: true })).body.id;
     expect((await claim("author", { task_types: [type] })).body.tasks).toEqual([]);
     expect((await claim("reviewer", { task_types: [type] })).body.tasks[0].id).toBe(review);
-    const typed = (await submit("orch", { task_type: type, required_agent_type: "codex", required_capabilities: ["rust", "gpu"] })).body.id;
-    expect((await claim("w", { task_types: [type], capabilities: ["rust", "gpu"] }, { "X-Agent-Type": "claude_code" })).body.tasks).toEqual([]);
-    expect((await claim("w", { task_types: [type], capabilities: ["rust"] }, { "X-Agent-Type": "codex" })).body.tasks).toEqual([]);
-    const ok = await claim("w", { task_types: [type], capabilities: ["gpu", "rust", "go"] }, { "X-Agent-Type": "codex" });
+    const typed = (
+      await submit("orch", { task_type: type, required_agent_type: "codex", required_capabilities: ["rust", "gpu"] })
+    ).body.id;
+    expect(
+      (await claim("w", { task_types: [type], capabilities: ["rust", "gpu"] }, { "X-Agent-Type": "claude_code" })).body
+        .tasks,
+    ).toEqual([]);
+    expect(
+      (await claim("w", { task_types: [type], capabilities: ["rust"] }, { "X-Agent-Type": "codex" })).body.tasks,
+    ).toEqual([]);
+    const ok = await claim(
+      "w",
+      { task_types: [type], capabilities: ["gpu", "rust", "go"] },
+      { "X-Agent-Type": "codex" },
+    );
     expect(ok.body.tasks[0].id).toBe(typed);
   });
 
@@ -249,7 +309,11 @@ forEachDatabase("work queue", (get) => {
     expect(late.body.error.code).toBe("cancelled");
     expect((await inspect(dep)).error_message).toMatch(new RegExp(`${id}.*cancelled`));
     const other = (await submit("orch", { task_type: type })).body.id;
-    const admin = await app().request(`/work/tasks/${other}/cancel`, { method: "POST", headers: adminHeaders("op"), body: "{}" });
+    const admin = await app().request(`/work/tasks/${other}/cancel`, {
+      method: "POST",
+      headers: adminHeaders("op"),
+      body: "{}",
+    });
     expect(admin.status).toBe(200);
     const again = await call("POST", `/work/tasks/${other}/cancel`, "orch", {});
     expect(again.body.error.code).toBe("cancelled");
@@ -323,7 +387,11 @@ forEachDatabase("work queue", (get) => {
       ["/work/claim", { lease_seconds: 5 }, "lease_seconds"],
       ["/work/tasks/00000000-0000-4000-8000-000000000000/complete", {}, "success"],
       ["/work/tasks/00000000-0000-4000-8000-000000000000/complete", { success: true, claim_token: -1 }, "claim_token"],
-      ["/work/tasks/00000000-0000-4000-8000-000000000000/complete", { success: true, result: "x".repeat(70_000) }, "result"],
+      [
+        "/work/tasks/00000000-0000-4000-8000-000000000000/complete",
+        { success: true, result: "x".repeat(70_000) },
+        "result",
+      ],
       ["/work/tasks/nope/complete", { success: true }, "task_id"],
       ["/work/complete", { completions: [] }, "completions"],
     ];
@@ -350,16 +418,25 @@ forEachDatabase("work queue", (get) => {
         body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
       });
       expect(res.status).toBe(200);
-      return (await res.json() as any).result;
+      return ((await res.json()) as any).result;
     };
     const tools = (await rpc("m", "tools/list", {})).tools.map((t: any) => t.name);
-    expect(tools).toEqual(expect.arrayContaining(["submit_work", "submit_work_batch", "get_work", "complete_work", "cancel_work"]));
+    expect(tools).toEqual(
+      expect.arrayContaining(["submit_work", "submit_work_batch", "get_work", "complete_work", "cancel_work"]),
+    );
     // Monitoring and explicit renewal are REST-only: the bridge's heartbeat renews leases.
     expect(tools).not.toContain("renew_work");
     expect(tools).not.toContain("inspect_work");
-    const sub = await rpc("mcp-orch", "tools/call", { name: "submit_work", arguments: {
-      task_type: type, task_description: "write the parser", input_data: { file: "a.ts" }, priority: 2, depends_on: [],
-    } });
+    const sub = await rpc("mcp-orch", "tools/call", {
+      name: "submit_work",
+      arguments: {
+        task_type: type,
+        task_description: "write the parser",
+        input_data: { file: "a.ts" },
+        priority: 2,
+        depends_on: [],
+      },
+    });
     expect(sub.isError).toBeFalsy();
     const taskId = sub.structuredContent.id;
     const pending = await rpc("mcp-w", "resources/read", { uri: "work://pending" });
@@ -367,12 +444,21 @@ forEachDatabase("work queue", (get) => {
     const got = await rpc("mcp-w", "tools/call", { name: "get_work", arguments: { task_types: [type] } });
     expect(got.content[0].text).toMatch(/claim_token \d+/);
     const token = got.structuredContent.tasks[0].claim_token;
-    const wrong = await rpc("mcp-other", "tools/call", { name: "complete_work", arguments: { task_id: taskId, success: true } });
+    const wrong = await rpc("mcp-other", "tools/call", {
+      name: "complete_work",
+      arguments: { task_id: taskId, success: true },
+    });
     expect(wrong.isError).toBe(true);
     expect(wrong.content[0].text).toMatch(/^not_claimant: .*claimed by mcp-w/);
-    const done = await rpc("mcp-w", "tools/call", { name: "complete_work", arguments: {
-      task_id: taskId, claim_token: token, success: true, result: { ok: true },
-    } });
+    const done = await rpc("mcp-w", "tools/call", {
+      name: "complete_work",
+      arguments: {
+        task_id: taskId,
+        claim_token: token,
+        success: true,
+        result: { ok: true },
+      },
+    });
     expect(done.isError).toBeFalsy();
     expect(done.content[0].text).toBe(`task ${taskId} completed`);
     const bad = await rpc("mcp-w", "tools/call", { name: "submit_work", arguments: { task_type: type, priority: 99 } });

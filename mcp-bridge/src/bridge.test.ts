@@ -13,7 +13,10 @@ const BIN = fileURLToPath(new URL("../bin/mcp-bridge.js", import.meta.url));
 /** Runs the bridge to completion and returns its exit code and stderr (for the failure modes). */
 function runBridge(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH!, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN], {
+      env: { PATH: process.env.PATH!, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stderr = "";
     let stdout = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -63,11 +66,13 @@ describe("mcp-bridge as a child process", () => {
 
     // The preflight heartbeat and the periodic ones mark the session; wait for a second periodic beat.
     const first = await db.query<{ t: string }>(
-      "select last_heartbeat_at::text as t from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'");
+      "select last_heartbeat_at::text as t from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'",
+    );
     expect(first).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 600));
     const later = await db.query<{ t: string; agent_type: string }>(
-      "select last_heartbeat_at::text as t, agent_type from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'");
+      "select last_heartbeat_at::text as t, agent_type from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'",
+    );
     expect(later[0]!.t > first[0]!.t).toBe(true);
     expect(later[0]!.agent_type).toBe("claude_code");
 
@@ -76,7 +81,8 @@ describe("mcp-bridge as a child process", () => {
     let ended = false;
     while (!ended && Date.now() < until) {
       const [row] = await db.query<{ ended: boolean }>(
-        "select ended_at is not null as ended from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'");
+        "select ended_at is not null as ended from coord.sessions where agent_id = 'bridge-agent' and session_id = 'bridge-session-1'",
+      );
       ended = row!.ended;
       if (!ended) await new Promise((r) => setTimeout(r, 100));
     }
@@ -85,8 +91,16 @@ describe("mcp-bridge as a child process", () => {
 
   it("carries every capability's tools (locks, work, memory, verification); locks are released when the session ends", async () => {
     const transport = new StdioClientTransport({
-      command: process.execPath, args: [BIN], stderr: "pipe",
-      env: { PATH: process.env.PATH!, COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "bridge-worker", SESSION_ID: "bridge-tools" },
+      command: process.execPath,
+      args: [BIN],
+      stderr: "pipe",
+      env: {
+        PATH: process.env.PATH!,
+        COORDINATOR_URL: server.url,
+        COORDINATION_API_KEY: AGENT_KEY,
+        AGENT_ID: "bridge-worker",
+        SESSION_ID: "bridge-tools",
+      },
     });
     const client = new Client({ name: "bridge-test", version: "1.0.0" });
     await client.connect(transport);
@@ -95,30 +109,57 @@ describe("mcp-bridge as a child process", () => {
       expect(tools.map((t) => t.name)).toContain(name);
     }
 
-    const lock = await client.callTool({ name: "acquire_lock", arguments: { file_path: "src/bridge.ts", reason: "bridge test" } });
+    const lock = await client.callTool({
+      name: "acquire_lock",
+      arguments: { file_path: "src/bridge.ts", reason: "bridge test" },
+    });
     expect(lock.isError).toBeFalsy();
     expect((lock.structuredContent as { locks: Array<{ token: number }> }).locks[0]!.token).toBeGreaterThan(0);
 
-    const submitted = await client.callTool({ name: "submit_work", arguments: { task_type: "bridge", task_description: "through the pipe" } });
+    const submitted = await client.callTool({
+      name: "submit_work",
+      arguments: { task_type: "bridge", task_description: "through the pipe" },
+    });
     expect(submitted.isError).toBeFalsy();
     const claimed = await client.callTool({ name: "get_work", arguments: { task_types: ["bridge"] } });
     const task = (claimed.structuredContent as { tasks: Array<{ id: string; claim_token: number }> }).tasks[0]!;
-    const done = await client.callTool({ name: "complete_work", arguments: { task_id: task.id, claim_token: task.claim_token, success: true, result: { ok: 1 } } });
+    const done = await client.callTool({
+      name: "complete_work",
+      arguments: { task_id: task.id, claim_token: task.claim_token, success: true, result: { ok: 1 } },
+    });
     expect(done.isError).toBeFalsy();
 
-    const remembered = await client.callTool({ name: "remember", arguments: {
-      event_type: "build_fix", summary: "vitest 5 needs Node 22; pin vitest 4 on Node 20", tags: ["vitest", "node"] } });
+    const remembered = await client.callTool({
+      name: "remember",
+      arguments: {
+        event_type: "build_fix",
+        summary: "vitest 5 needs Node 22; pin vitest 4 on Node 20",
+        tags: ["vitest", "node"],
+      },
+    });
     expect(remembered.isError).toBeFalsy();
-    const recalled = await client.callTool({ name: "recall", arguments: { task_description: "which vitest works on node 20" } });
+    const recalled = await client.callTool({
+      name: "recall",
+      arguments: { task_description: "which vitest works on node 20" },
+    });
     const hits = (recalled.structuredContent as { results: Array<{ summary: string }> }).results;
     expect(hits[0]?.summary).toMatch(/vitest 4/);
-    const working = await client.callTool({ name: "remember", arguments: { layer: "working", summary: "goal: wire the bridge", kind: "goal" } });
+    const working = await client.callTool({
+      name: "remember",
+      arguments: { layer: "working", summary: "goal: wire the bridge", kind: "goal" },
+    });
     expect(working.isError).toBeFalsy();
     const context = await client.callTool({ name: "get_context", arguments: {} });
     expect(JSON.stringify(context.structuredContent)).toContain("wire the bridge");
 
-    const change = await client.callTool({ name: "submit_changes", arguments: {
-      repo: "acme/app", commit_sha: "a".repeat(40), files: [{ path: "docs/guide.md", status: "modified", content: "# Guide\n" }] } });
+    const change = await client.callTool({
+      name: "submit_changes",
+      arguments: {
+        repo: "acme/app",
+        commit_sha: "a".repeat(40),
+        files: [{ path: "docs/guide.md", status: "modified", content: "# Guide\n" }],
+      },
+    });
     expect(change.isError).toBeFalsy();
     const changeset = change.structuredContent as { id: string; tier: number };
     expect(changeset.tier).toBe(0);
@@ -133,7 +174,9 @@ describe("mcp-bridge as a child process", () => {
     const until = Date.now() + 5000;
     let held = 1;
     while (held > 0 && Date.now() < until) {
-      [{ n: held }] = await db.query<{ n: number }>("select count(*)::int as n from coord.locks where agent_id = 'bridge-worker'") as [{ n: number }];
+      [{ n: held }] = (await db.query<{ n: number }>(
+        "select count(*)::int as n from coord.locks where agent_id = 'bridge-worker'",
+      )) as [{ n: number }];
       if (held > 0) await new Promise((r) => setTimeout(r, 100));
     }
     expect(held).toBe(0);
@@ -141,13 +184,22 @@ describe("mcp-bridge as a child process", () => {
 
   it("generates a session id when none is given", async () => {
     const transport = new StdioClientTransport({
-      command: process.execPath, args: [BIN], stderr: "pipe",
-      env: { PATH: process.env.PATH!, COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "bridge-anon-session" },
+      command: process.execPath,
+      args: [BIN],
+      stderr: "pipe",
+      env: {
+        PATH: process.env.PATH!,
+        COORDINATOR_URL: server.url,
+        COORDINATION_API_KEY: AGENT_KEY,
+        AGENT_ID: "bridge-anon-session",
+      },
     });
     const client = new Client({ name: "bridge-test", version: "1.0.0" });
     await client.connect(transport);
     await client.close();
-    const rows = await db.query<{ session_id: string }>("select session_id from coord.sessions where agent_id = 'bridge-anon-session'");
+    const rows = await db.query<{ session_id: string }>(
+      "select session_id from coord.sessions where agent_id = 'bridge-anon-session'",
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.session_id).toMatch(/^s-[0-9a-f-]{36}$/);
   });
@@ -170,12 +222,20 @@ describe("mcp-bridge as a child process", () => {
     await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const down = await runBridge({ COORDINATOR_URL: `http://127.0.0.1:${port}`, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "x" });
+    const down = await runBridge({
+      COORDINATOR_URL: `http://127.0.0.1:${port}`,
+      COORDINATION_API_KEY: AGENT_KEY,
+      AGENT_ID: "x",
+    });
     expect(down.code).not.toBe(0);
     expect(down.stderr.trim().split("\n")).toHaveLength(1);
     expect(down.stderr).toContain(`cannot reach the coordinator at http://127.0.0.1:${port} (ECONNREFUSED)`);
 
-    const refused = await runBridge({ COORDINATOR_URL: server.url, COORDINATION_API_KEY: "wrong-key-000000000000", AGENT_ID: "x" });
+    const refused = await runBridge({
+      COORDINATOR_URL: server.url,
+      COORDINATION_API_KEY: "wrong-key-000000000000",
+      AGENT_ID: "x",
+    });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/refused the bridge \(401\)/);
   });

@@ -14,7 +14,8 @@ export class BridgeConfigError extends Error {}
 
 export function readConfig(env: Record<string, string | undefined>): BridgeConfig {
   const url = env.COORDINATOR_URL?.trim();
-  if (!url) throw new BridgeConfigError("COORDINATOR_URL is not set: point it at the coordinator, e.g. http://127.0.0.1:8787");
+  if (!url)
+    throw new BridgeConfigError("COORDINATOR_URL is not set: point it at the coordinator, e.g. http://127.0.0.1:8787");
   try {
     const u = new URL(url);
     if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
@@ -22,9 +23,13 @@ export function readConfig(env: Record<string, string | undefined>): BridgeConfi
     throw new BridgeConfigError(`COORDINATOR_URL is not an http(s) URL: ${url}`);
   }
   const apiKey = env.COORDINATION_API_KEY?.trim();
-  if (!apiKey) throw new BridgeConfigError("COORDINATION_API_KEY is not set: `npm start` prints a dev key; `npm run keys -- create` makes others");
+  if (!apiKey)
+    throw new BridgeConfigError(
+      "COORDINATION_API_KEY is not set: `npm start` prints a dev key; `npm run keys -- create` makes others",
+    );
   const heartbeatMs = Number(env.BRIDGE_HEARTBEAT_MS ?? 30_000);
-  if (!Number.isFinite(heartbeatMs) || heartbeatMs < 100) throw new BridgeConfigError("BRIDGE_HEARTBEAT_MS must be a number ≥ 100");
+  if (!Number.isFinite(heartbeatMs) || heartbeatMs < 100)
+    throw new BridgeConfigError("BRIDGE_HEARTBEAT_MS must be a number ≥ 100");
   return {
     url: url.replace(/\/+$/, ""),
     apiKey,

@@ -34,7 +34,9 @@ async function preflight(config: BridgeConfig): Promise<void> {
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-    throw new BridgeConfigError(`coordinator refused the bridge (${res.status}): ${body?.error?.message ?? res.statusText}`);
+    throw new BridgeConfigError(
+      `coordinator refused the bridge (${res.status}): ${body?.error?.message ?? res.statusText}`,
+    );
   }
 }
 
@@ -50,7 +52,9 @@ async function main() {
   let ending = false;
   const heartbeat = setInterval(() => {
     post(config, "/sessions/heartbeat")
-      .then((r) => { if (!r.ok) log(`heartbeat refused (${r.status})`); })
+      .then((r) => {
+        if (!r.ok) log(`heartbeat refused (${r.status})`);
+      })
       .catch((err) => log(`heartbeat failed: ${(err as Error).message}`));
   }, config.heartbeatMs);
 
@@ -73,7 +77,11 @@ async function main() {
       log(`forwarding failed: ${err.message}`);
       // A request must get an answer, or the agent waits forever.
       if (isJSONRPCRequest(message)) {
-        void local.send({ jsonrpc: "2.0", id: message.id, error: { code: -32000, message: `coordinator unreachable: ${err.message}` } });
+        void local.send({
+          jsonrpc: "2.0",
+          id: message.id,
+          error: { code: -32000, message: `coordinator unreachable: ${err.message}` },
+        });
       }
     });
   };

@@ -57,27 +57,35 @@ function percentile(sorted: number[], p: number): number {
 export async function runLoad(
   concurrency: number,
   fn: (worker: number, i: number) => Promise<unknown>,
-  { durationMs = 3000, maxOps = Infinity, warmupMs = 300 }: { durationMs?: number; maxOps?: number; warmupMs?: number } = {},
+  {
+    durationMs = 3000,
+    maxOps = Infinity,
+    warmupMs = 300,
+  }: { durationMs?: number; maxOps?: number; warmupMs?: number } = {},
 ): Promise<LoadResult> {
   if (warmupMs > 0) {
     const until = performance.now() + warmupMs;
-    await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-      let i = 0;
-      while (performance.now() < until) await fn(w, -++i);
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, w) => {
+        let i = 0;
+        while (performance.now() < until) await fn(w, -++i);
+      }),
+    );
   }
   const latencies: number[] = [];
   let issued = 0;
   const start = performance.now();
   const end = start + durationMs;
-  await Promise.all(Array.from({ length: concurrency }, async (_, w) => {
-    while (performance.now() < end && issued < maxOps) {
-      const i = issued++;
-      const t = performance.now();
-      await fn(w, i);
-      latencies.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, w) => {
+      while (performance.now() < end && issued < maxOps) {
+        const i = issued++;
+        const t = performance.now();
+        await fn(w, i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   return {
@@ -91,8 +99,26 @@ export async function runLoad(
 }
 
 /** Turns a load result into a table row. */
-export function row(name: string, via: string, db: BenchRow["db"], concurrency: number, r: LoadResult, extra: Partial<BenchRow> = {}): BenchRow {
-  return { name, via, db, concurrency, ops: r.ops, throughput: r.throughput, p50ms: r.p50ms, p95ms: r.p95ms, p99ms: r.p99ms, ...extra };
+export function row(
+  name: string,
+  via: string,
+  db: BenchRow["db"],
+  concurrency: number,
+  r: LoadResult,
+  extra: Partial<BenchRow> = {},
+): BenchRow {
+  return {
+    name,
+    via,
+    db,
+    concurrency,
+    ops: r.ops,
+    throughput: r.throughput,
+    p50ms: r.p50ms,
+    p95ms: r.p95ms,
+    p99ms: r.p99ms,
+    ...extra,
+  };
 }
 
 /** A keep-alive HTTP client with little overhead (node:http, not fetch), so the client is not the bottleneck. */
@@ -100,34 +126,59 @@ export function httpClient(baseUrl: string, maxSockets = 256) {
   const agent = new Agent({ keepAlive: true, maxSockets });
   const url = new URL(baseUrl);
   return {
-    async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+    async call(
+      method: string,
+      path: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ): Promise<{ status: number; body: any }> {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       return new Promise((resolve, reject) => {
-        const req = request({
-          agent, host: url.hostname, port: url.port, method, path,
-          headers: { ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}), ...headers },
-        }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let parsed: unknown = text;
-            try { parsed = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-            resolve({ status: res.statusCode ?? 0, body: parsed });
-          });
-        });
+        const req = request(
+          {
+            agent,
+            host: url.hostname,
+            port: url.port,
+            method,
+            path,
+            headers: {
+              ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+              ...headers,
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c) => chunks.push(c));
+            res.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8");
+              let parsed: unknown = text;
+              try {
+                parsed = text ? JSON.parse(text) : null;
+              } catch {
+                /* not JSON */
+              }
+              resolve({ status: res.statusCode ?? 0, body: parsed });
+            });
+          },
+        );
         req.on("error", reject);
         if (payload) req.write(payload);
         req.end();
       });
     },
-    close() { agent.destroy(); },
+    close() {
+      agent.destroy();
+    },
   };
 }
 
 /** Identity headers for bench agent `agentId` (agent-scope key). */
 export function benchHeaders(agentId: string, sessionId?: string): Record<string, string> {
-  return { authorization: `Bearer ${BENCH_KEY}`, "x-agent-id": agentId, ...(sessionId ? { "x-session-id": sessionId } : {}) };
+  return {
+    authorization: `Bearer ${BENCH_KEY}`,
+    "x-agent-id": agentId,
+    ...(sessionId ? { "x-session-id": sessionId } : {}),
+  };
 }
 
 export interface BenchServer {
@@ -145,7 +196,9 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs = 60_000)
     try {
       const res = await fetch(`${url}/health`);
       if (res.status === 200) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error("server did not become healthy");
@@ -177,7 +230,11 @@ export async function benchDatabase(adminUrl: string): Promise<{ url: string; db
  * Starts the Node host (`scripts/start.ts`) as a child process on Postgres (a database URL) or on a fresh
  * PGlite data directory, and waits for /health.
  */
-export async function startServer(kind: "postgres" | "pglite", databaseUrl?: string, env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startServer(
+  kind: "postgres" | "pglite",
+  databaseUrl?: string,
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const port = nextPort++;
   const dataDir = kind === "pglite" ? await mkdtemp(join(tmpdir(), "coord-bench-")) : undefined;
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "scripts/start.ts")], {
@@ -197,7 +254,9 @@ export async function startServer(kind: "postgres" | "pglite", databaseUrl?: str
     },
   });
   let output = "";
-  child.stderr!.on("data", (d) => { output = (output + d).slice(-4000); });
+  child.stderr!.on("data", (d) => {
+    output = (output + d).slice(-4000);
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(url, child).catch((err: Error) => {
     child.kill("SIGKILL");
@@ -227,8 +286,17 @@ export interface BenchContext {
 export function printTable(rows: BenchRow[]): string {
   const head = ["operation", "via", "db", "conc", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "vs SQL", "note"];
   const lines = rows.map((r) => [
-    r.name, r.via, r.db, String(r.concurrency), String(r.ops), r.throughput.toFixed(0),
-    r.p50ms.toFixed(2), r.p95ms.toFixed(2), r.p99ms.toFixed(2), r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}%`, r.note ?? "",
+    r.name,
+    r.via,
+    r.db,
+    String(r.concurrency),
+    String(r.ops),
+    r.throughput.toFixed(0),
+    r.p50ms.toFixed(2),
+    r.p95ms.toFixed(2),
+    r.p99ms.toFixed(2),
+    r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}%`,
+    r.note ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;

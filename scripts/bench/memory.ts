@@ -10,7 +10,14 @@ import { migrate } from "../../functions-src/db/migrate.ts";
 import { createPgliteDb } from "../../functions-src/db/pglite.ts";
 import type { Queryable } from "../../functions-src/db/port.ts";
 import {
-  benchDatabase, benchHeaders, httpClient, row, runLoad, startServer, type BenchContext, type BenchRow,
+  benchDatabase,
+  benchHeaders,
+  httpClient,
+  row,
+  runLoad,
+  startServer,
+  type BenchContext,
+  type BenchRow,
 } from "./harness.ts";
 
 /** Appends `n` synthetic memories after the existing ones: templated text with component, file and error-code terms. */
@@ -50,7 +57,13 @@ const QUERIES = [
   "session store ioredis convention",
 ];
 
-async function recallRows(ctx: BenchContext, kind: "postgres" | "pglite", size: number, url: string, sql?: postgres.Sql): Promise<BenchRow[]> {
+async function recallRows(
+  ctx: BenchContext,
+  kind: "postgres" | "pglite",
+  size: number,
+  url: string,
+  sql?: postgres.Sql,
+): Promise<BenchRow[]> {
   const client = httpClient(url);
   const duration = 2500 * ctx.scale;
   const rows: BenchRow[] = [];
@@ -61,13 +74,19 @@ async function recallRows(ctx: BenchContext, kind: "postgres" | "pglite", size: 
       await client.call("POST", "/memory/recall", body(i), benchHeaders("bench-reader"));
       if (sql) await sql`select coord.recall('bench-reader', null, ${sql.json(body(i))}) as r`;
     }
-    const r = await runLoad(1, async (_, i) => {
-      const res = await client.call("POST", "/memory/recall", body(i), benchHeaders("bench-reader"));
-      if (res.status !== 200) throw new Error(`recall ${res.status}: ${JSON.stringify(res.body)}`);
-    }, { durationMs: duration });
+    const r = await runLoad(
+      1,
+      async (_, i) => {
+        const res = await client.call("POST", "/memory/recall", body(i), benchHeaders("bench-reader"));
+        if (res.status !== 200) throw new Error(`recall ${res.status}: ${JSON.stringify(res.body)}`);
+      },
+      { durationMs: duration },
+    );
     rows.push(row(`recall @${size / 1000}k`, "http", kind, 1, r));
     if (sql) {
-      const s = await runLoad(1, (_, i) => sql`select coord.recall('bench-reader', null, ${sql.json(body(i))}) as r`, { durationMs: duration });
+      const s = await runLoad(1, (_, i) => sql`select coord.recall('bench-reader', null, ${sql.json(body(i))}) as r`, {
+        durationMs: duration,
+      });
       rows.push(row(`recall @${size / 1000}k`, "sql", kind, 1, s));
       rows[rows.length - 2]!.ratio = r.throughput / s.throughput;
     }
@@ -77,22 +96,37 @@ async function recallRows(ctx: BenchContext, kind: "postgres" | "pglite", size: 
   return rows;
 }
 
-async function rememberRows(ctx: BenchContext, kind: "postgres" | "pglite", url: string, sql?: postgres.Sql): Promise<BenchRow[]> {
+async function rememberRows(
+  ctx: BenchContext,
+  kind: "postgres" | "pglite",
+  url: string,
+  sql?: postgres.Sql,
+): Promise<BenchRow[]> {
   const client = httpClient(url);
   const duration = 3000 * ctx.scale;
   const conc = 16;
   const doc = (w: number, i: number, via: string) => ({
-    event_type: "observation", summary: `Bench ${via} memory ${w}-${i}: retry queue drained after deploy of mod${i % 500}`,
-    tags: ["bench"], details: "A short details field, as agents usually write.",
+    event_type: "observation",
+    summary: `Bench ${via} memory ${w}-${i}: retry queue drained after deploy of mod${i % 500}`,
+    tags: ["bench"],
+    details: "A short details field, as agents usually write.",
   });
   try {
-    const r = await runLoad(conc, async (w, i) => {
-      const res = await client.call("POST", "/memory", doc(w, i, "http"), benchHeaders(`bench-writer-${w}`));
-      if (res.status !== 201) throw new Error(`remember ${res.status}: ${JSON.stringify(res.body)}`);
-    }, { durationMs: duration });
+    const r = await runLoad(
+      conc,
+      async (w, i) => {
+        const res = await client.call("POST", "/memory", doc(w, i, "http"), benchHeaders(`bench-writer-${w}`));
+        if (res.status !== 201) throw new Error(`remember ${res.status}: ${JSON.stringify(res.body)}`);
+      },
+      { durationMs: duration },
+    );
     const rows = [row("remember", "http", kind, conc, r)];
     if (sql) {
-      const s = await runLoad(conc, (w, i) => sql`select coord.remember(${`bench-sql-${w}`}, null, ${sql.json(doc(w, i, "sql"))}) as r`, { durationMs: duration });
+      const s = await runLoad(
+        conc,
+        (w, i) => sql`select coord.remember(${`bench-sql-${w}`}, null, ${sql.json(doc(w, i, "sql"))}) as r`,
+        { durationMs: duration },
+      );
       rows[0]!.ratio = r.throughput / s.throughput;
       rows.push(row("remember", "sql", kind, conc, s));
     }

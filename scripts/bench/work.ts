@@ -1,17 +1,31 @@
 import { callJson, type Db } from "../../functions-src/db/port.ts";
 import {
-  benchDatabase, benchHeaders, httpClient, row, runLoad, startServer, type BenchContext, type BenchRow, type LoadResult,
+  benchDatabase,
+  benchHeaders,
+  httpClient,
+  row,
+  runLoad,
+  startServer,
+  type BenchContext,
+  type BenchRow,
+  type LoadResult,
 } from "./harness.ts";
 
 type Client = ReturnType<typeof httpClient>;
-interface Claimed { id: string; claim_token: number }
+interface Claimed {
+  id: string;
+  claim_token: number;
+}
 
 let typeSeq = 0;
 
 /** Puts `n` ready tasks of a fresh type in the queue with one statement (setup, not measured). */
 async function fill(db: Db, n: number): Promise<string> {
   const type = `bench-${++typeSeq}`;
-  await db.query("insert into coord.tasks (task_type, submitted_by) select $1, 'bench' from generate_series(1, $2)", [type, n]);
+  await db.query("insert into coord.tasks (task_type, submitted_by) select $1, 'bench' from generate_series(1, $2)", [
+    type,
+    n,
+  ]);
   // A bulk insert is faster than autovacuum notices it: without fresh statistics the claim's cached plan may still
   // be the one chosen for a tiny table. Real queues grow gradually and autovacuum keeps up.
   await db.query("analyze coord.tasks");
@@ -24,9 +38,21 @@ function perTask(r: LoadResult, tasks: number): LoadResult {
 }
 
 async function claimCompleteSql(db: Db, type: string, agent: string, limit: number): Promise<number> {
-  const { tasks } = await callJson<{ tasks: Claimed[] }>(db, "coord.claim_tasks", [agent, null, "bench", [type], null, limit, 600]);
+  const { tasks } = await callJson<{ tasks: Claimed[] }>(db, "coord.claim_tasks", [
+    agent,
+    null,
+    "bench",
+    [type],
+    null,
+    limit,
+    600,
+  ]);
   if (tasks.length === 0) return 0;
-  await callJson(db, "coord.complete_tasks", [agent, null, tasks.map((t) => ({ task_id: t.id, claim_token: t.claim_token, success: true }))]);
+  await callJson(db, "coord.complete_tasks", [
+    agent,
+    null,
+    tasks.map((t) => ({ task_id: t.id, claim_token: t.claim_token, success: true })),
+  ]);
   return tasks.length;
 }
 
@@ -36,9 +62,19 @@ async function claimCompleteHttp(client: Client, type: string, agent: string, li
   const tasks = (r.body?.tasks ?? []) as Claimed[];
   if (tasks.length === 0) return 0;
   if (limit === 1) {
-    await client.call("POST", `/work/tasks/${tasks[0]!.id}/complete`, { claim_token: tasks[0]!.claim_token, success: true }, h);
+    await client.call(
+      "POST",
+      `/work/tasks/${tasks[0]!.id}/complete`,
+      { claim_token: tasks[0]!.claim_token, success: true },
+      h,
+    );
   } else {
-    await client.call("POST", "/work/complete", { completions: tasks.map((t) => ({ task_id: t.id, claim_token: t.claim_token, success: true })) }, h);
+    await client.call(
+      "POST",
+      "/work/complete",
+      { completions: tasks.map((t) => ({ task_id: t.id, claim_token: t.claim_token, success: true })) },
+      h,
+    );
   }
   return tasks.length;
 }
@@ -61,16 +97,38 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
   const db = database.db;
   try {
     // Submit, single and in batches of 100.
-    const submitSql = await runLoad(8, () => callJson(db, "coord.submit_tasks", ["bench", null, [{ task_type: "bench-submit" }]]), { durationMs });
-    const submitHttp = await runLoad(8, () => client.call("POST", "/work/tasks", { task_type: "bench-submit" }, benchHeaders("bench")), { durationMs });
+    const submitSql = await runLoad(
+      8,
+      () => callJson(db, "coord.submit_tasks", ["bench", null, [{ task_type: "bench-submit" }]]),
+      { durationMs },
+    );
+    const submitHttp = await runLoad(
+      8,
+      () => client.call("POST", "/work/tasks", { task_type: "bench-submit" }, benchHeaders("bench")),
+      { durationMs },
+    );
     rows.push(row("work submit (1 task)", "sql", "postgres", 8, submitSql));
-    rows.push(row("work submit (1 task)", "http", "postgres", 8, submitHttp, { ratio: submitHttp.throughput / submitSql.throughput }));
+    rows.push(
+      row("work submit (1 task)", "http", "postgres", 8, submitHttp, {
+        ratio: submitHttp.throughput / submitSql.throughput,
+      }),
+    );
     const hundred = Array.from({ length: 100 }, () => ({ task_type: "bench-submit" }));
-    const bSql = await runLoad(4, () => callJson(db, "coord.submit_tasks", ["bench", null, hundred]), { durationMs, warmupMs: 0 });
-    const bHttp = await runLoad(4, () => client.call("POST", "/work/tasks/batch", { tasks: hundred }, benchHeaders("bench")), { durationMs, warmupMs: 0 });
+    const bSql = await runLoad(4, () => callJson(db, "coord.submit_tasks", ["bench", null, hundred]), {
+      durationMs,
+      warmupMs: 0,
+    });
+    const bHttp = await runLoad(
+      4,
+      () => client.call("POST", "/work/tasks/batch", { tasks: hundred }, benchHeaders("bench")),
+      { durationMs, warmupMs: 0 },
+    );
     rows.push(row("work submit (batch of 100), tasks/s", "sql", "postgres", 4, perTask(bSql, bSql.ops * 100)));
-    rows.push(row("work submit (batch of 100), tasks/s", "http", "postgres", 4, perTask(bHttp, bHttp.ops * 100),
-      { ratio: bHttp.throughput / bSql.throughput }));
+    rows.push(
+      row("work submit (batch of 100), tasks/s", "http", "postgres", 4, perTask(bHttp, bHttp.ops * 100), {
+        ratio: bHttp.throughput / bSql.throughput,
+      }),
+    );
     await db.query("delete from coord.tasks where task_type = 'bench-submit'");
 
     // Claim + complete, single and batch claims, at 1, 8 and 32 workers.
@@ -79,17 +137,26 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         const prefill = Math.ceil((limit === 1 ? 4000 : 20000) * ctx.scale) + 2000;
         let sqlTasks = 0;
         const sqlType = await fill(db, prefill);
-        const s = await runLoad(workers, async (w, i) => {
-          const n = await claimCompleteSql(db, sqlType, `sql-${w}`, limit);
-          if (i >= 0) sqlTasks += n;
-        }, { durationMs });
+        const s = await runLoad(
+          workers,
+          async (w, i) => {
+            const n = await claimCompleteSql(db, sqlType, `sql-${w}`, limit);
+            if (i >= 0) sqlTasks += n;
+          },
+          { durationMs },
+        );
         let httpTasks = 0;
         const httpType = await fill(db, prefill);
-        const h = await runLoad(workers, async (w, i) => {
-          const n = await claimCompleteHttp(client, httpType, `http-${w}`, limit);
-          if (i >= 0) httpTasks += n;
-        }, { durationMs });
-        const name = limit === 1 ? "work claim+complete, tasks/s" : `work claim+complete (batches of ${limit}), tasks/s`;
+        const h = await runLoad(
+          workers,
+          async (w, i) => {
+            const n = await claimCompleteHttp(client, httpType, `http-${w}`, limit);
+            if (i >= 0) httpTasks += n;
+          },
+          { durationMs },
+        );
+        const name =
+          limit === 1 ? "work claim+complete, tasks/s" : `work claim+complete (batches of ${limit}), tasks/s`;
         const sqlRow = perTask(s, sqlTasks);
         const httpRow = perTask(h, httpTasks);
         rows.push(row(name, "sql", "postgres", workers, sqlRow, { note: "p50/p99 per claim+complete call pair" }));
@@ -99,7 +166,11 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
 
     // Claim latency alone (tasks stay claimed).
     const claimType = await fill(db, Math.ceil(20000 * ctx.scale) + 5000);
-    const claimOnly = await runLoad(8, (w) => client.call("POST", "/work/claim", { task_types: [claimType] }, benchHeaders(`lat-${w}`)), { durationMs });
+    const claimOnly = await runLoad(
+      8,
+      (w) => client.call("POST", "/work/claim", { task_types: [claimType] }, benchHeaders(`lat-${w}`)),
+      { durationMs },
+    );
     rows.push(row("work claim (get_work) latency", "http", "postgres", 8, claimOnly));
 
     // Submit → claim for a worker already waiting (wait_seconds long-poll woken by LISTEN/NOTIFY).
@@ -107,7 +178,12 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
     const rounds = Math.max(10, Math.ceil(40 * ctx.scale));
     for (let i = 0; i < rounds; i++) {
       const type = `bench-wake-${i}`;
-      const waiting = client.call("POST", "/work/claim", { task_types: [type], wait_seconds: 10 }, benchHeaders("waiter"));
+      const waiting = client.call(
+        "POST",
+        "/work/claim",
+        { task_types: [type], wait_seconds: 10 },
+        benchHeaders("waiter"),
+      );
       await new Promise((r) => setTimeout(r, 50));
       const t0 = performance.now();
       await callJson(db, "coord.submit_tasks", ["bench", null, [{ task_type: type }]]);
@@ -116,29 +192,51 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       wakeLatencies.push(performance.now() - t0);
     }
     wakeLatencies.sort((a, b) => a - b);
-    const pct = (p: number) => wakeLatencies[Math.min(wakeLatencies.length - 1, Math.floor((p / 100) * wakeLatencies.length))]!;
-    rows.push({ name: "work submit→claim, waiting worker", via: "http", db: "postgres", concurrency: 1, ops: rounds,
-      throughput: 0, p50ms: pct(50), p95ms: pct(95), p99ms: pct(99), note: "ms from submit commit to claim answer" });
+    const pct = (p: number) =>
+      wakeLatencies[Math.min(wakeLatencies.length - 1, Math.floor((p / 100) * wakeLatencies.length))]!;
+    rows.push({
+      name: "work submit→claim, waiting worker",
+      via: "http",
+      db: "postgres",
+      concurrency: 1,
+      ops: rounds,
+      throughput: 0,
+      p50ms: pct(50),
+      p95ms: pct(95),
+      p99ms: pct(99),
+      note: "ms from submit commit to claim answer",
+    });
 
     // Table size: claim+complete (8 SQL workers, batches of 10) with few rows, then with many completed rows.
     const measureAt = async (label: string) => {
       const type = await fill(db, Math.ceil(15000 * ctx.scale) + 2000);
       let tasks = 0;
-      const r = await runLoad(8, async (w, i) => {
-        const n = await claimCompleteSql(db, type, `size-${w}`, 10);
-        if (i >= 0) tasks += n;
-      }, { durationMs });
-      const [{ n }] = await db.query<{ n: string }>("select count(*) as n from coord.tasks") as [{ n: string }];
-      rows.push(row(`work claim+complete (batches of 10), ${label}`, "sql", "postgres", 8, perTask(r, tasks), { note: `${Number(n).toLocaleString("en")} rows in coord.tasks` }));
+      const r = await runLoad(
+        8,
+        async (w, i) => {
+          const n = await claimCompleteSql(db, type, `size-${w}`, 10);
+          if (i >= 0) tasks += n;
+        },
+        { durationMs },
+      );
+      const [{ n }] = (await db.query<{ n: string }>("select count(*) as n from coord.tasks")) as [{ n: string }];
+      rows.push(
+        row(`work claim+complete (batches of 10), ${label}`, "sql", "postgres", 8, perTask(r, tasks), {
+          note: `${Number(n).toLocaleString("en")} rows in coord.tasks`,
+        }),
+      );
     };
     await db.query("delete from coord.tasks");
     await db.query("vacuum analyze coord.tasks").catch(() => {});
     await measureAt("small table");
     const big = Math.ceil(1_000_000 * ctx.scale);
     const t0 = performance.now();
-    await db.query(`insert into coord.tasks (task_type, submitted_by, status, attempts, result, finished_at, created_at)
+    await db.query(
+      `insert into coord.tasks (task_type, submitted_by, status, attempts, result, finished_at, created_at)
       select 'history-' || (g % 20), 'bench', 'completed', 1, '{"ok":true}', now(), now() - make_interval(secs => g)
-        from generate_series(1, $1::int) g`, [big]);
+        from generate_series(1, $1::int) g`,
+      [big],
+    );
     await db.query("vacuum analyze coord.tasks").catch(() => {});
     ctx.log(`work: inserted ${big} completed rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     await measureAt("large table");

@@ -16,13 +16,22 @@ try {
   if (!url) throw new ConfigError("set SUPABASE_DB_URL (on Supabase it is provided) or DATABASE_URL");
   const config = loadConfig(env);
   const log = createLogger(config.logLevel);
-  if (config.apiKeys.length === 0) log.warn("no COORDINATION_API_KEYS set: only keys stored in the database are accepted");
+  if (config.apiKeys.length === 0)
+    log.warn("no COORDINATION_API_KEYS set: only keys stored in the database are accepted");
   // Supabase's pooler (transaction mode) cannot keep prepared statements; a direct connection can.
-  const db = createPostgresDb(url, { prepare: !supabaseUrl && env.DATABASE_PREPARE !== "false", max: Number(env.DATABASE_POOL_SIZE ?? 5) });
+  const db = createPostgresDb(url, {
+    prepare: !supabaseUrl && env.DATABASE_PREPARE !== "false",
+    max: Number(env.DATABASE_POOL_SIZE ?? 5),
+  });
   const app = createApp({ db, config, log, env });
   const port = Number(env.PORT ?? 8000);
-  Deno.serve({ port, hostname: env.HOST ?? "127.0.0.1", onListen: ({ port }) => log.info("listening", { port }) }, app.fetch);
+  Deno.serve(
+    { port, hostname: env.HOST ?? "127.0.0.1", onListen: ({ port }) => log.info("listening", { port }) },
+    app.fetch,
+  );
 } catch (err) {
-  console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : `failed to start: ${(err as Error).message}`);
+  console.error(
+    err instanceof ConfigError ? `configuration error: ${err.message}` : `failed to start: ${(err as Error).message}`,
+  );
   Deno.exit(1);
 }
