@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       "functions-src/**/*.test.ts",
+      "client/**/*.test.ts",
       "mcp-bridge/**/*.test.ts",
       "scripts/**/*.test.ts",
       "supabase/**/*.test.ts",

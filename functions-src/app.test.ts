@@ -137,7 +137,7 @@ forEachDatabase("app", (get) => {
   });
 
   it("refuses an oversized body with 413 before reading it", async () => {
-    const { app: small } = testApp(get().db, undefined, testConfig({ maxBodyBytes: 1024 }));
+    const { app: small } = testApp(get().db, { config: { maxBodyBytes: 1024 } });
     const res = await small.request("/sessions/heartbeat", {
       method: "POST",
       headers: agentHeaders("big", { "X-Session-Id": "s" }),
@@ -154,7 +154,7 @@ forEachDatabase("app", (get) => {
         throw new Error('relation "coord.secret_table" does not exist');
       },
     };
-    const app = createApp({ db: broken, config: testConfig(), log: silentLog, env: {} });
+    const app = createApp({ db: broken, config: testConfig(), log: silentLog });
     const res = await app.request("/status", { headers: agentHeaders("boom") });
     expect(res.status).toBe(500);
     const text = await res.text();
@@ -185,7 +185,6 @@ describe("host guard", () => {
       db: broken,
       config: testConfig({ allowedHosts: ["localhost", "127.0.0.1", "[::1]"] }),
       log: silentLog,
-      env: {},
     });
     expect((await app.request("http://evil.example/health")).status).toBe(403);
     expect(

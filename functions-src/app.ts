@@ -2,7 +2,6 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
-import type { Capability } from "./capability.ts";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
 import { authenticate } from "./identity/auth.ts";
@@ -10,27 +9,26 @@ import { identityCapability } from "./identity/capability.ts";
 import { locksCapability } from "./locks/capability.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { memoryCapability } from "./memory/capability.ts";
+import type { Capability } from "./ops/capability.ts";
 import { openApiDocument } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
-import type { AppDeps, AppEnv } from "./types.ts";
+import type { AppDeps, AppEnv, HostDeps } from "./types.ts";
 import { verificationCapability } from "./verification/capability.ts";
 import { workCapability } from "./work/capability.ts";
 
-/** Every capability the app serves, in mount order, configured from the host's environment. */
-export function defaultCapabilities(env: AppDeps["env"]): Capability[] {
-  return [
-    statusCapability,
-    identityCapability,
-    locksCapability,
-    workCapability,
-    memoryCapability,
-    verificationCapability(env),
-  ];
-}
+/** Every capability the app serves, in mount order. */
+export const CAPABILITIES: readonly Capability[] = [
+  statusCapability,
+  identityCapability,
+  locksCapability,
+  workCapability,
+  memoryCapability,
+  verificationCapability,
+];
 
 /** The body-size cap of each request: the app's default, or what a capability declares for one of its routes. */
-function bodyLimits(defaultMax: number, capabilities: Capability[]): MiddlewareHandler<AppEnv> {
+function bodyLimits(defaultMax: number, capabilities: readonly Capability[]): MiddlewareHandler<AppEnv> {
   const perPath = new Map<string, number>();
   for (const cap of capabilities) {
     for (const [path, max] of Object.entries(cap.bodyLimits ?? {})) {
@@ -62,11 +60,38 @@ function bodyLimits(defaultMax: number, capabilities: Capability[]): MiddlewareH
 export const FUNCTION_PREFIX = "/coordinator";
 
 /**
+ * The app, with the dependencies and capabilities it was built from: hosts run upkeep over them, and tests reach
+ * capability state through `deps.state(capability)`.
+ */
+export type App = Hono<AppEnv> & { deps: AppDeps; capabilities: readonly Capability[] };
+
+/**
+ * The dependencies every capability runs with: the host's, plus each capability's state, built once by its `setup`
+ * (which also starts what it runs in the background).
+ */
+function appDeps(host: HostDeps, capabilities: readonly Capability[]): AppDeps {
+  const states = new Map<Capability<unknown>, unknown>();
+  const deps: AppDeps = {
+    ...host,
+    fetch: host.fetch ?? ((input, init) => fetch(input, init)),
+    state<S>(capability: Capability<S>): S {
+      if (!states.has(capability as Capability<unknown>)) {
+        throw new Error(`capability ${capability.name} is not mounted in this app`);
+      }
+      return states.get(capability as Capability<unknown>) as S;
+    },
+  };
+  for (const cap of capabilities) states.set(cap as Capability<unknown>, cap.setup?.(deps));
+  return deps;
+}
+
+/**
  * Builds the whole app from its dependencies. Runtime-neutral: the Node host, the Deno edge entry and the
  * tests all call this and serve `app.fetch`. Routes answer at the root (local) and under /coordinator
  * (as deployed on Supabase).
  */
-export function createApp(deps: AppDeps, capabilities: Capability[] = defaultCapabilities(deps.env)): Hono<AppEnv> {
+export function createApp(host: HostDeps, capabilities: readonly Capability[] = CAPABILITIES): App {
+  const deps = appDeps(host, capabilities);
   const auth = authenticate(deps);
 
   const api = new Hono<AppEnv>();
@@ -87,5 +112,5 @@ export function createApp(deps: AppDeps, capabilities: Capability[] = defaultCap
   app.route("/", api);
   app.notFound(notFound);
   app.onError(onError(deps.log));
-  return app;
+  return Object.assign(app, { deps, capabilities });
 }

@@ -1,6 +1,7 @@
 import type { AppConfig } from "./config.ts";
 import type { Db } from "./db/port.ts";
 import type { Logger } from "./http/log.ts";
+import type { Capability } from "./ops/capability.ts";
 
 /** Who is calling: resolved from the API key and the identity headers by the auth middleware. */
 export interface Identity {
@@ -13,16 +14,20 @@ export interface Identity {
   trustLevel: number;
 }
 
-/** What the app is built from. Hosts construct these; tests pass their own. */
-export interface AppDeps {
+/** What a host builds the app from. Hosts construct these; tests pass their own. */
+export interface HostDeps {
   db: Db;
   config: AppConfig;
   log: Logger;
-  /**
-   * The host's environment (process.env, Deno.env), for capabilities with settings of their own — the gateway's
-   * GitHub App, webhook secrets, sandbox key. Tests pass their own record.
-   */
-  env: Readonly<Record<string, string | undefined>>;
+  /** Outbound HTTP (GitHub, E2B); tests pass a stand-in. Defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+/** What every operation, route and upkeep job of the app runs with. */
+export interface AppDeps extends HostDeps {
+  fetch: typeof fetch;
+  /** The per-app state a capability's `setup` built (its clients, caches, listeners). */
+  state<S>(capability: Capability<S>): S;
 }
 
 /** What an operation runs with: the app's dependencies and the caller. */

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase } from "../functions-src/db/open.ts";
-import { testApp, testConfig } from "../test/helpers.ts";
+import { loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
+import { openDatabase } from "./host/open-db.ts";
+import { testApp } from "../test/helpers.ts";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -30,7 +31,7 @@ describe("npm run keys (database keys)", () => {
     const key = stdout.trim();
     expect(key).toMatch(/^ac_[A-Za-z0-9_-]{43}$/);
 
-    const opened = await openDatabase(env());
+    const opened = await openDatabase(loadConfig(env(), NODE_DEFAULTS).database);
     try {
       const [stored] = await opened.db.query<{ key_hash: string; trust_level: number }>(
         "select key_hash, trust_level from coord.api_keys",
@@ -38,7 +39,7 @@ describe("npm run keys (database keys)", () => {
       expect(stored!.key_hash).not.toContain(key);
       expect(stored!.trust_level).toBe(3);
 
-      const { app } = testApp(opened.db, undefined, testConfig({ apiKeys: [] }));
+      const { app } = testApp(opened.db, { config: { apiKeys: [] } });
       const me = await app.request("/me", { headers: { Authorization: `Bearer ${key}` } });
       expect(await me.json()).toMatchObject({ agent_id: "keyed-agent", scope: "agent", trust_level: 3 });
       const other = await app.request("/me", { headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "impostor" } });
@@ -48,9 +49,9 @@ describe("npm run keys (database keys)", () => {
     }
 
     await keys("revoke", key.slice(0, 10));
-    const reopened = await openDatabase(env());
+    const reopened = await openDatabase(loadConfig(env(), NODE_DEFAULTS).database);
     try {
-      const { app } = testApp(reopened.db, undefined, testConfig({ apiKeys: [] }));
+      const { app } = testApp(reopened.db, { config: { apiKeys: [] } });
       const res = await app.request("/me", { headers: { Authorization: `Bearer ${key}` } });
       expect(res.status).toBe(401);
     } finally {
@@ -59,7 +60,7 @@ describe("npm run keys (database keys)", () => {
   });
 
   it("refuses to open a data directory another process is using, instead of corrupting it", async () => {
-    const opened = await openDatabase(env());
+    const opened = await openDatabase(loadConfig(env(), NODE_DEFAULTS).database);
     try {
       await expect(keys("list")).rejects.toMatchObject({
         stderr: expect.stringMatching(/in use by process \d+ \(npm start\?\)/),

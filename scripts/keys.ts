@@ -9,9 +9,12 @@
  */
 import { parseArgs } from "node:util";
 import { callJson } from "../functions-src/db/port.ts";
-import { migrate } from "../functions-src/db/migrate.ts";
-import { openDatabase } from "../functions-src/db/open.ts";
-import { generateApiKey, keyPrefix, sha256Bytes, toHex } from "../functions-src/identity/keys.ts";
+import { migrate } from "./host/migrate.ts";
+import { loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
+import { AGENT_ID_PATTERN } from "../functions-src/identity/agent-id.ts";
+import { openDatabase } from "./host/open-db.ts";
+import { generateApiKey, keyPrefix } from "./host/api-keys.ts";
+import { sha256Bytes, toHex } from "../functions-src/util/bytes.ts";
 
 const USAGE =
   "usage: npm run keys -- create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT] | revoke ID_OR_PREFIX | list";
@@ -29,13 +32,12 @@ async function main() {
   const [command, arg] = positionals;
   if (!command || !["create", "revoke", "list"].includes(command)) throw new Error(USAGE);
 
-  const { db } = await openDatabase(process.env);
+  const { db } = await openDatabase(loadConfig(process.env, NODE_DEFAULTS).database);
   try {
     await migrate(db);
     if (command === "create") {
       const agent = values.agent;
-      if (!agent || !/^[A-Za-z0-9._:@-]{1,128}$/.test(agent))
-        throw new Error("--agent ID is required (letters, digits, ._:@-)");
+      if (!agent || !AGENT_ID_PATTERN.test(agent)) throw new Error("--agent ID is required (letters, digits, ._:@-)");
       if (values.scope !== "agent" && values.scope !== "admin") throw new Error("--scope must be agent or admin");
       const trust = Number(values.trust);
       if (!Number.isInteger(trust) || trust < 0 || trust > 4) throw new Error("--trust must be an integer 0–4");

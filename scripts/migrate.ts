@@ -2,10 +2,11 @@
  * `npm run migrate`: applies supabase/migrations and the seed to DATABASE_URL (or the local PGlite data
  * directory). For Supabase, `supabase db push` does the same from the same files.
  */
-import { migrate } from "../functions-src/db/migrate.ts";
-import { openDatabase } from "../functions-src/db/open.ts";
+import { migrate } from "./host/migrate.ts";
+import { loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
+import { openDatabase } from "./host/open-db.ts";
 
-const { db, location } = await openDatabase(process.env);
+const { db, location } = await openDatabase(loadConfig(process.env, NODE_DEFAULTS).database);
 try {
   const r = await migrate(db);
   process.stderr.write(

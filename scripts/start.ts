@@ -6,15 +6,14 @@
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { createApp, defaultCapabilities } from "../functions-src/app.ts";
-import { ConfigError, loadConfig, LOOPBACK_HOSTS } from "../functions-src/config.ts";
-import { migrate } from "../functions-src/db/migrate.ts";
-import { openDatabase } from "../functions-src/db/open.ts";
-import { generateApiKey } from "../functions-src/identity/keys.ts";
+import { createApp } from "../functions-src/app.ts";
+import { ConfigError, loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
+import { migrate } from "./host/migrate.ts";
+import { openDatabase } from "./host/open-db.ts";
+import { generateApiKey } from "./host/api-keys.ts";
 import { createLogger } from "../functions-src/http/log.ts";
-import { runMaintenance } from "../functions-src/maintenance.ts";
+import { runMaintenance } from "./host/maintenance.ts";
 
-const env = process.env;
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 async function devKey(dataDir: string): Promise<string> {
@@ -30,12 +29,11 @@ async function devKey(dataDir: string): Promise<string> {
 }
 
 async function main() {
-  const config = loadConfig(env, { allowedHosts: LOOPBACK_HOSTS });
+  const config = loadConfig(process.env, NODE_DEFAULTS);
   const log = createLogger(config.logLevel);
-  const port = Number(env.PORT ?? 8787);
-  const hostname = env.HOST ?? "127.0.0.1";
+  const { port, hostname } = config;
 
-  const { db, location } = await openDatabase(env);
+  const { db, location } = await openDatabase(config.database);
   const { applied, schemaVersion } = await migrate(db);
 
   let keyHint: string;
@@ -52,13 +50,11 @@ async function main() {
       "no API keys configured: every call will be refused (401). Set COORDINATION_API_KEYS or run `npm run keys -- create --agent ID`.";
   }
 
-  const deps = { db, config, log, env };
-  const capabilities = defaultCapabilities(env);
-  const app = createApp(deps, capabilities);
+  const app = createApp({ db, config, log });
 
   // Upkeep (expired locks, lost leases, memory retention) on a timer: a laptop has no pg_cron.
-  const minutes = Number(env.COORDINATOR_MAINTENANCE_MINUTES ?? 60);
-  const maintain = () => runMaintenance(deps, capabilities).then((report) => log.info("maintenance", report));
+  const minutes = config.maintenanceMinutes;
+  const maintain = () => runMaintenance(app).then((report) => log.info("maintenance", report));
   const maintenance = minutes > 0 ? setInterval(() => void maintain(), minutes * 60_000) : undefined;
   maintenance?.unref();
   void maintain();

@@ -4,8 +4,8 @@
  * command runs in VERIFY_CWD (default: the current directory) with VERIFY_REPO, VERIFY_BRANCH, VERIFY_COMMIT_SHA,
  * VERIFY_TIER set; it should check out VERIFY_COMMIT_SHA and exit 0 when the suite passes.
  */
-import { createCoordinatorClient } from "../functions-src/client.ts";
-import { runOnce } from "../functions-src/verification/runner.ts";
+import { createCoordinatorClient } from "../client/src/client.ts";
+import { runOnce } from "./runner/verify-runner.ts";
 
 async function main() {
   const dash = process.argv.indexOf("--");

@@ -1,8 +1,8 @@
 import { writeFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPgliteDb } from "../functions-src/db/pglite.ts";
-import { migrate } from "../functions-src/db/migrate.ts";
+import { createPgliteDb } from "../scripts/host/pglite.ts";
+import { migrate } from "../scripts/host/migrate.ts";
 
 /**
  * A fresh PGlite takes seconds to initialise. Migrate one once, dump its data directory, and let each test

@@ -5,15 +5,14 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe } from "vitest";
 import postgres from "postgres";
-import { createApp, defaultCapabilities } from "../functions-src/app.ts";
-import type { Capability } from "../functions-src/capability.ts";
-import { loadConfig, type AppConfig } from "../functions-src/config.ts";
-import { migrate } from "../functions-src/db/migrate.ts";
-import { createPgliteDb } from "../functions-src/db/pglite.ts";
+import { CAPABILITIES, createApp } from "../functions-src/app.ts";
+import type { Capability } from "../functions-src/ops/capability.ts";
+import { type AppConfig, EDGE_DEFAULTS, type Env, loadConfig } from "../functions-src/config.ts";
+import { migrate } from "../scripts/host/migrate.ts";
+import { createPgliteDb } from "../scripts/host/pglite.ts";
 import type { Db } from "../functions-src/db/port.ts";
 import { createPostgresDb } from "../functions-src/db/postgres.ts";
 import { createLogger } from "../functions-src/http/log.ts";
-import type { AppDeps } from "../functions-src/types.ts";
 
 export const DATABASE_URL = process.env.DATABASE_URL;
 
@@ -26,13 +25,21 @@ export const ADMIN_KEY = "test-admin-key-0123456789";
 export const BOUND_KEY = "test-bound-key-0123456789";
 export const BOUND_AGENT = "bound-agent";
 
-export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+/**
+ * The configuration tests run with: the three test keys, silent logs, no Host guard (requests are made in-process),
+ * parsed from `env` like a host's; `overrides` replace parsed fields.
+ */
+export function testConfig(overrides: Partial<AppConfig> = {}, env: Env = {}): AppConfig {
   return {
-    ...loadConfig({
-      COORDINATION_API_KEYS: `${AGENT_KEY},${BOUND_KEY}:${BOUND_AGENT}`,
-      COORDINATION_ADMIN_KEYS: ADMIN_KEY,
-      LOG_LEVEL: "silent",
-    }),
+    ...loadConfig(
+      {
+        COORDINATION_API_KEYS: `${AGENT_KEY},${BOUND_KEY}:${BOUND_AGENT}`,
+        COORDINATION_ADMIN_KEYS: ADMIN_KEY,
+        LOG_LEVEL: "silent",
+        ...env,
+      },
+      EDGE_DEFAULTS,
+    ),
     ...overrides,
   };
 }
@@ -109,14 +116,24 @@ export function forEachDatabase(name: string, suite: (get: () => TestDatabase) =
   }
 }
 
+export interface TestAppOptions {
+  /** What to mount (default: every capability). */
+  capabilities?: readonly Capability[];
+  /** Environment the configuration is parsed from, on top of the test keys (GITHUB_TOKEN, GITHUB_API_URL, …). */
+  env?: Env;
+  /** Fields that replace the parsed configuration's (maxBodyBytes, apiKeys, …). */
+  config?: Partial<AppConfig>;
+  /** The app's outbound fetch (GitHub, E2B stand-ins). */
+  fetch?: typeof fetch;
+}
+
 /** Builds the app over a database with the test keys. */
-export function testApp(
-  db: Db,
-  capabilities: Capability[] = defaultCapabilities({}),
-  config: AppConfig = testConfig(),
-) {
-  const deps: AppDeps = { db, config, log: silentLog, env: {} };
-  return { app: createApp(deps, capabilities), deps };
+export function testApp(db: Db, options: TestAppOptions = {}) {
+  const app = createApp(
+    { db, config: testConfig(options.config, options.env), log: silentLog, fetch: options.fetch },
+    options.capabilities ?? CAPABILITIES,
+  );
+  return { app, deps: app.deps };
 }
 
 /** Headers of an ordinary agent (agent scope, unbound key), with a JSON content type. */

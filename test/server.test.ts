@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresDb } from "../functions-src/db/postgres.ts";
-import { agentHeaders, DATABASE_URL, freshPostgres, pgliteFromTemplate, testApp, testConfig } from "./helpers.ts";
+import { agentHeaders, DATABASE_URL, freshPostgres, pgliteFromTemplate, testApp } from "./helpers.ts";
 import { listen } from "./server.ts";
 
 /**
@@ -41,7 +41,7 @@ async function tcpProxy(target: URL) {
 describe("a real listening server (PGlite)", () => {
   it("serves /health and authenticated routes over TCP and refuses oversized bodies by Content-Length", async () => {
     const db = await pgliteFromTemplate();
-    const server = await listen(testApp(db, undefined, testConfig({ maxBodyBytes: 2048 })).app);
+    const server = await listen(testApp(db, { config: { maxBodyBytes: 2048 } }).app);
     try {
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
       const me = await fetch(`${server.url}/me`, { headers: agentHeaders("tcp-agent") });
@@ -79,7 +79,7 @@ describe.runIf(!!DATABASE_URL)("health while the database goes down and comes ba
     viaProxy.hostname = "127.0.0.1";
     viaProxy.port = String(proxy.port);
     const db = createPostgresDb(viaProxy.toString(), { max: 2, connectTimeout: 1 });
-    const { app } = testApp(db, undefined, testConfig({ healthTimeoutMs: 1500 }));
+    const { app } = testApp(db, { config: { healthTimeoutMs: 1500 } });
     try {
       expect((await app.request("/health")).status).toBe(200);
 

@@ -3,11 +3,12 @@ import type { EnvKey } from "../config.ts";
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
-import { constantTimeEqual, sha256Bytes, toHex } from "./keys.ts";
+import { constantTimeEqual, sha256Bytes, toHex } from "../util/bytes.ts";
+import { AGENT_ID_PATTERN, AGENT_ID_RULE, AGENT_TYPE_PATTERN, AGENT_TYPE_RULE } from "./agent-id.ts";
 
 // Each header's pattern and the rule a refusal states, so the message always matches the check.
-const ID = { pattern: /^[A-Za-z0-9._:@-]{1,128}$/, rule: "1–128 of letters, digits and . _ : @ -" };
-const TYPE = { pattern: /^[A-Za-z0-9._-]{1,64}$/, rule: "1–64 of letters, digits and . _ -" };
+const ID = { pattern: AGENT_ID_PATTERN, rule: AGENT_ID_RULE };
+const TYPE = { pattern: AGENT_TYPE_PATTERN, rule: AGENT_TYPE_RULE };
 const DEFAULT_TRUST = 2;
 // Presence is kept to this resolution for keys from the environment, which need no database lookup:
 // one write per agent session every few seconds instead of one per request.
@@ -129,11 +130,4 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     c.set("identity", identity);
     await next();
   };
-}
-
-/** Refuses callers without the admin scope. */
-export function requireAdmin(identity: Identity, action: string): void {
-  if (identity.scope !== "admin") {
-    throw new ApiError(403, "admin_required", `Only an admin key may ${action}.`);
-  }
 }

@@ -1,17 +1,7 @@
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
+import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
-import { ApiError } from "../http/errors.ts";
 import { defineOperation } from "../ops/operation.ts";
-import type { OpContext } from "../types.ts";
-
-/** The caller's session id, or a 400 saying to send X-Session-Id because `what` belongs to one session. */
-export function requireSession(ctx: OpContext, what = "heartbeats and session end"): string {
-  if (!ctx.identity.sessionId) {
-    throw new ApiError(400, "missing_session_id", `Send X-Session-Id: ${what} belong(s) to one agent session.`);
-  }
-  return ctx.identity.sessionId;
-}
 
 /** Keeps the caller's session alive; capabilities renew the session's leases (locks, claims) with it. */
 export const heartbeat = defineOperation({
@@ -23,8 +13,9 @@ export const heartbeat = defineOperation({
   hints: { idempotentHint: true },
   http: { method: "POST", path: "/sessions/heartbeat" },
   tool: false,
+  access: "session",
   run: (ctx) =>
-    callJson(ctx.db, "coord.heartbeat", [ctx.identity.agentId, requireSession(ctx), ctx.identity.agentType]),
+    callJson(ctx.db, "coord.heartbeat", [ctx.identity.agentId, ctx.identity.sessionId, ctx.identity.agentType]),
   summarize: (o) => `session ${o.session_id} alive at ${o.heartbeat_at}`,
 });
 
@@ -38,7 +29,8 @@ export const endSession = defineOperation({
   hints: { destructiveHint: true, idempotentHint: true },
   http: { method: "POST", path: "/sessions/end" },
   tool: false,
-  run: (ctx) => callJson(ctx.db, "coord.end_session", [ctx.identity.agentId, requireSession(ctx)]),
+  access: "session",
+  run: (ctx) => callJson(ctx.db, "coord.end_session", [ctx.identity.agentId, ctx.identity.sessionId]),
   summarize: (o) => `session ${o.session_id} ${o.ended ? "ended" : "was not open"}`,
 });
 
@@ -68,7 +60,7 @@ export const whoami = defineOperation({
   summarize: (o) => `${o.agent_id} (${o.scope})`,
 });
 
-export const identityCapability: Capability = {
+export const identityCapability = defineCapability({
   name: "identity",
   operations: [heartbeat, endSession, whoami],
-};
+});

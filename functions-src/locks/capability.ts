@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
+import { AgentId } from "../identity/agent-id.ts";
+import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
-import { requireAdmin } from "../identity/auth.ts";
 import { defineOperation } from "../ops/operation.ts";
 import { LockKey, RepoName } from "./keys.ts";
 import { acquireLocks, checkLocks, clock, releaseLocks, verifyLock } from "./service.ts";
@@ -107,10 +107,8 @@ export const releaseLock = defineOperation({
   }),
   hints: { destructiveHint: true, idempotentHint: true },
   http: { method: "POST", path: "/locks/release" },
-  run: (ctx, i) => {
-    if (i.force) requireAdmin(ctx.identity, "force-release another agent's lock");
-    return releaseLocks(ctx, i.repo, keysOf(i), i.force);
-  },
+  access: (i) => (i.force ? "admin" : "agent"),
+  run: (ctx, i) => releaseLocks(ctx, i.repo, keysOf(i), i.force),
   summarize: (o) => {
     const parts = [];
     if (o.released.length) parts.push(`released ${o.released.map((r) => r.key).join(", ")}`);
@@ -159,11 +157,7 @@ export const verifyLockOp = defineOperation({
     repo: RepoName,
     file_path: LockKey,
     fencing_token: z.number().int().positive().describe("The token acquire_lock returned"),
-    agent_id: z
-      .string()
-      .regex(/^[A-Za-z0-9._:@-]{1,128}$/)
-      .optional()
-      .describe("Holder to check (default: the caller)"),
+    agent_id: AgentId.optional().describe("Holder to check (default: the caller)"),
   }),
   output: z.object({
     repo: z.string(),
@@ -190,14 +184,12 @@ export const sweepLocks = defineOperation({
   hints: { destructiveHint: true, idempotentHint: true },
   http: { method: "POST", path: "/locks/sweep" },
   tool: false,
-  run: (ctx, i) => {
-    requireAdmin(ctx.identity, "sweep locks");
-    return callJson(ctx.db, "coord.sweep_expired_locks", [i.limit]);
-  },
+  access: "admin",
+  run: (ctx, i) => callJson(ctx.db, "coord.sweep_expired_locks", [i.limit]),
   summarize: (o) => `swept ${o.swept} expired locks`,
 });
 
-export const locksCapability: Capability = {
+export const locksCapability = defineCapability({
   name: "locks",
   // Expired locks never block anyone, but swept rows keep the table (and check_locks) small.
   maintenance: (deps) => callJson(deps.db, "coord.sweep_expired_locks", [1000]),
@@ -211,4 +203,4 @@ export const locksCapability: Capability = {
       read: (ctx) => callJson(ctx.db, "coord.current_locks", [200]),
     },
   ],
-};
+});

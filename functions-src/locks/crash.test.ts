@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callJson } from "../db/port.ts";
 import { createPostgresDb } from "../db/postgres.ts";
-import { migrate } from "../db/migrate.ts";
+import { migrate } from "../../scripts/host/migrate.ts";
 import type { Db } from "../db/port.ts";
 import { DATABASE_URL } from "../../test/helpers.ts";
 import { createPrivateCluster, type PrivateCluster } from "../../test/private-cluster.ts";

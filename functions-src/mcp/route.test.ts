@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { defaultCapabilities } from "../app.ts";
+import { CAPABILITIES } from "../app.ts";
 import { agentHeaders, forEachDatabase, resourceJson, testApp } from "../../test/helpers.ts";
 
 /** An MCP client whose HTTP goes straight into `app.request()`. */
@@ -50,9 +50,7 @@ forEachDatabase("MCP at /mcp", (get) => {
 });
 
 describe("the agent surface stays small", () => {
-  const tools = defaultCapabilities({})
-    .flatMap((c) => c.operations)
-    .filter((op) => op.tool !== false);
+  const tools = CAPABILITIES.flatMap((c) => c.operations).filter((op) => op.tool !== false);
 
   it("has few tools, with unique snake_case names and short descriptions", () => {
     expect(tools.length).toBeLessThanOrEqual(16);

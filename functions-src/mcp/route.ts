@@ -1,7 +1,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { Capability } from "../capability.ts";
+import type { Capability } from "../ops/capability.ts";
 import { registerOperationTool } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { VERSION } from "../version.ts";
@@ -11,7 +11,7 @@ const INSTRUCTIONS =
   "Refusals say who holds what and what to do next.";
 
 /** Builds the MCP server for one request: every capability's tools and resources, bound to this caller. */
-export function buildMcpServer(ctx: OpContext, capabilities: Capability[]): McpServer {
+export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability[]): McpServer {
   const server = new McpServer({ name: "agent-coordinator", version: VERSION }, { instructions: INSTRUCTIONS });
   for (const cap of capabilities) {
     for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op);
@@ -33,7 +33,7 @@ export function buildMcpServer(ctx: OpContext, capabilities: Capability[]): McpS
  * `/mcp`: Streamable HTTP, stateless. A fresh server and transport per request, never shared: the caller's
  * identity is bound into the tools, and nothing of one request can leak into another.
  */
-export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabilities: Capability[]) {
+export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabilities: readonly Capability[]) {
   return new Hono<AppEnv>().on(["GET", "POST", "DELETE"], "/mcp", auth, async (c) => {
     const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
     const server = buildMcpServer(ctx, capabilities);

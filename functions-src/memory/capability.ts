@@ -1,6 +1,5 @@
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
-import { requireAdmin } from "../identity/auth.ts";
+import { defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
   ContextOut,
@@ -28,6 +27,8 @@ export const remember = defineOperation({
   output: RememberOut,
   hints: { readOnlyHint: false, idempotentHint: false },
   http: { method: "POST", path: "/memory", status: 201 },
+  // Working memory belongs to one session; the other layers to the agent.
+  access: (input) => (input.layer === "working" ? "session" : "agent"),
   run: (ctx, input) => memory.remember(ctx, input),
   summarize: (o) => {
     const moved = (o.evicted?.length ?? 0) + (o.cut?.length ?? 0);
@@ -83,6 +84,7 @@ export const getContext = defineOperation({
   output: ContextOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/memory/context" },
+  access: "session",
   run: (ctx) => memory.context(ctx),
   summarize: (o) =>
     [
@@ -114,16 +116,14 @@ export const memoryRetention = defineOperation({
   hints: { destructiveHint: false, idempotentHint: true },
   http: { method: "POST", path: "/memory/retention" },
   tool: false,
-  run: (ctx, input) => {
-    requireAdmin(ctx.identity, "run memory retention");
-    return memory.retention(ctx, input.age_days);
-  },
+  access: "admin",
+  run: (ctx, input) => memory.retention(ctx, input.age_days),
   summarize: (o) => `archived ${o.archived} episodic memories older than ${o.age_days} days`,
 });
 
-export const memoryCapability: Capability = {
+export const memoryCapability = defineCapability({
   name: "memory",
   // Retention with the configured age (setting retention_days); it also refreshes recall's statistics.
   maintenance: (deps) => memory.retention(deps, undefined),
   operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention],
-};
+});

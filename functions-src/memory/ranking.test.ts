@@ -6,7 +6,7 @@
 import { beforeAll, expect, it } from "vitest";
 import { callJson } from "../db/port.ts";
 import { forEachDatabase } from "../../test/helpers.ts";
-import { corpus, NO_MATCH_QUERIES, QUERIES } from "./fixtures/corpus.ts";
+import { corpus, NO_MATCH_QUERIES, QUERIES } from "../../test/fixtures/memory-corpus.ts";
 
 const RECALL_AT_5_FLOOR = 0.9;
 const MRR_FLOOR = 0.85;

@@ -4,7 +4,6 @@
 import type { z } from "zod";
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
-import { requireSession } from "../identity/capability.ts";
 import type { OpContext } from "../types.ts";
 import type {
   ContextOut,
@@ -47,7 +46,7 @@ export async function remember(
     }
     return r as z.output<typeof RememberOut>;
   }
-  const session = requireSession(ctx, "working memory");
+  const session = ctx.identity.sessionId!;
   const content = input.details ? `${input.summary}\n${input.details}` : input.summary;
   const r = await callJson<z.output<typeof RememberOut> | Refusal>(ctx.db, "coord.working_add", [
     agentId,
@@ -103,7 +102,7 @@ export async function details(ctx: OpContext, ids: number[]): Promise<z.output<t
 
 /** The caller's session working memory. */
 export function context(ctx: OpContext): Promise<z.output<typeof ContextOut>> {
-  return callJson(ctx.db, "coord.working_context", [ctx.identity.agentId, requireSession(ctx, "working memory")]);
+  return callJson(ctx.db, "coord.working_context", [ctx.identity.agentId, ctx.identity.sessionId!]);
 }
 
 /** Records an outcome of using a skill. */

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { defaultCapabilities } from "../app.ts";
+import { CAPABILITIES } from "../app.ts";
 import { agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
 
 /**
@@ -7,7 +7,7 @@ import { agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
  * every field of the wrong type, and with unknown ids in its path.
  */
 forEachDatabase("every route refuses bad input with a 4xx", (get) => {
-  const ops = defaultCapabilities({}).flatMap((c) => c.operations);
+  const ops = CAPABILITIES.flatMap((c) => c.operations);
   const WRONG: unknown[] = [12345, "not-the-right-type", [1, "x"], { nested: true }, -1, null];
 
   it("answers each operation's bad input with a 4xx and an error code", async () => {

@@ -1,9 +1,9 @@
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
+import type { Capability } from "./capability.ts";
 import { VERSION } from "../version.ts";
 
 /** The OpenAPI 3.1 document, generated from the same operation declarations the routes and tools use. */
-export function openApiDocument(capabilities: Capability[]) {
+export function openApiDocument(capabilities: readonly Capability[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const cap of capabilities) {
     for (const op of cap.operations) {

@@ -4,7 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../http/errors.ts";
 import { requireJson } from "../http/middleware.ts";
-import type { AppDeps, AppEnv, OpContext } from "../types.ts";
+import type { AppDeps, AppEnv, Identity, OpContext } from "../types.ts";
 
 /** MCP tool annotations: hints an agent host uses to decide how carefully to call a tool. */
 export interface ToolHints {
@@ -17,9 +17,16 @@ export interface ToolHints {
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
 /**
+ * Who may call an operation: any authenticated agent, an agent session (the call belongs to one agent process and
+ * needs X-Session-Id), or an admin key.
+ */
+export type Access = "agent" | "session" | "admin";
+
+/**
  * One operation, declared once: its zod schemas validate REST input, become the MCP tool's inputSchema and
- * outputSchema, and feed the OpenAPI document. `run` does the work (usually one SQL function call) and throws
- * ApiError to refuse; `summarize` renders the answer as the one or two lines an LLM reads.
+ * outputSchema, and feed the OpenAPI document; `access` says who may call it, and the operation layer enforces it for
+ * every transport. `run` does the work (usually one SQL function call) and throws ApiError to refuse; `summarize`
+ * renders the answer as the one or two lines an LLM reads.
  */
 export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> {
   /** The MCP tool name (snake_case). */
@@ -34,29 +41,41 @@ export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject 
   http: { method: "GET" | "POST" | "DELETE"; path: string; status?: ContentfulStatusCode };
   /** When false the operation is REST-only (no MCP tool). */
   tool?: boolean;
+  /** Who may call it (default `agent`); a function decides from the input (e.g. `force: true` needs admin). */
+  access?: Access | ((input: z.output<I>) => Access);
   run(ctx: OpContext, input: z.output<I>): Promise<z.output<O>>;
   summarize(output: z.output<O>): string;
-}
-
-/**
- * What a caller needs of an operation — name, schemas, hints, route — without its implementation. A capability that
- * builds its operations from configuration exports their contracts, so the typed client can call them.
- */
-export type OperationContract<I extends AnyObject = AnyObject, O extends AnyObject = AnyObject> = Omit<
-  Operation<I, O>,
-  "run" | "summarize"
->;
-
-/** Declares an operation's contract with its types inferred from the schemas. */
-export function defineContract<I extends AnyObject, O extends AnyObject>(
-  c: OperationContract<I, O>,
-): OperationContract<I, O> {
-  return c;
 }
 
 /** Declares an operation with its types inferred from the schemas. */
 export function defineOperation<I extends AnyObject, O extends AnyObject>(op: Operation<I, O>): Operation<I, O> {
   return op;
+}
+
+/** Refuses a caller the operation's declared access does not admit (403 admin_required, 400 missing_session_id). */
+function checkAccess(op: Operation, identity: Identity, input: unknown): void {
+  const access = typeof op.access === "function" ? op.access(input as z.output<AnyObject>) : (op.access ?? "agent");
+  if (access === "admin" && identity.scope !== "admin") {
+    const how = typeof op.access === "function" ? " with these arguments" : "";
+    throw new ApiError(403, "admin_required", `Only an admin key may call ${op.name}${how}.`);
+  }
+  if (access === "session" && !identity.sessionId) {
+    throw new ApiError(
+      400,
+      "missing_session_id",
+      `Send X-Session-Id: ${op.name} belongs to one agent session (the bridge sends one; pick one id per agent process).`,
+    );
+  }
+}
+
+/** Runs an operation for a caller: the one path REST routes and MCP tools share, after the input is parsed. */
+export async function invoke<I extends AnyObject, O extends AnyObject>(
+  op: Operation<I, O>,
+  ctx: OpContext,
+  input: z.output<I>,
+): Promise<z.output<O>> {
+  checkAccess(op as unknown as Operation, ctx.identity, input);
+  return op.run(ctx, input);
 }
 
 /** Formats zod issues as one actionable sentence plus the fields, for a 400 or an MCP error. */
@@ -109,7 +128,7 @@ export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: Middlewar
       throw new ApiError(400, "invalid_input", "Request body must be a JSON object.");
     }
     const input = parseInput(op.input, { ...(raw as object), ...c.req.param() });
-    const output = await op.run({ ...deps, identity: c.get("identity"), requestId: c.get("requestId") }, input);
+    const output = await invoke(op, { ...deps, identity: c.get("identity"), requestId: c.get("requestId") }, input);
     return c.json(output, op.http.status ?? 200);
   };
   if (op.http.method === "POST") app.post(op.http.path, auth, requireJson(), handler);
@@ -127,9 +146,10 @@ export function registerOperationTool(server: McpServer, ctx: OpContext, op: Ope
       outputSchema: op.output,
       annotations: { title: op.title, ...op.hints },
     },
+    // The SDK has already parsed `args` with op.input (the tool's inputSchema); they go to the operation as they are.
     async (args: unknown) => {
       try {
-        const output = await op.run(ctx, parseInput(op.input, args));
+        const output = await invoke(op, ctx, args as z.output<typeof op.input>);
         return {
           content: [{ type: "text" as const, text: op.summarize(output) }],
           structuredContent: output as Record<string, unknown>,

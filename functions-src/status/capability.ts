@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
+import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
@@ -90,7 +90,7 @@ function healthRoutes(deps: AppDeps) {
   });
 }
 
-export const statusCapability: Capability = {
+export const statusCapability = defineCapability({
   name: "status",
   operations: [status],
   resources: [
@@ -103,4 +103,4 @@ export const statusCapability: Capability = {
     },
   ],
   routes: (deps) => healthRoutes(deps),
-};
+});

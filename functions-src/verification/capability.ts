@@ -1,13 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
-import { requireAdmin } from "../identity/auth.ts";
 import { LockKey, Repo } from "../locks/keys.ts";
-import { defineContract, defineOperation } from "../ops/operation.ts";
-import type { AppDeps, AppEnv, OpContext } from "../types.ts";
-import { loadVerificationConfig } from "./config.ts";
+import { defineCapability } from "../ops/capability.ts";
+import { defineOperation } from "../ops/operation.ts";
+import type { AppDeps, AppEnv } from "../types.ts";
 import { E2BClient } from "./e2b.ts";
 import { GitHubClient } from "./github.ts";
 import { TIER_NAMES, VerificationService, type ChangesetView } from "./service.ts";
@@ -101,14 +99,11 @@ function summarizeChangeset(v: ChangesetView): string {
   return open.length ? `${head}; open: ${open.join("; ")}` : `${head}; every required tier passed on this commit`;
 }
 
-/** The gateway capability, plus `settled()` for tests: resolves when work deferred past a response has finished. */
-export interface VerificationCapability extends Capability {
-  settled(): Promise<void>;
-  service(deps: Pick<AppDeps, "db" | "log">): VerificationService;
-}
+/** The gateway's per-app service, built by the capability's setup. */
+const gateway = (deps: AppDeps): VerificationService => deps.state(verificationCapability);
 
-/** `submit_changes`: what a cloud agent calls through the typed client; implemented in the capability below. */
-export const submitChangesContract = defineContract({
+/** `submit_changes`: route a commit's change to its tier and start the verification. */
+export const submitChanges = defineOperation({
   name: "submit_changes",
   title: "Submit changes for verification",
   description: "Submit a commit's changed files for verification. Answers the tier, why, and each tier's state.",
@@ -136,10 +131,24 @@ export const submitChangesContract = defineContract({
   output: ChangesetOut,
   hints: { idempotentHint: true, openWorldHint: true },
   http: { method: "POST", path: "/webhook/agent", status: 201 },
+  run: (ctx, i) =>
+    gateway(ctx).submit({
+      source: "agent",
+      repo: i.repo,
+      branch: i.branch ?? null,
+      commitSha: i.commit_sha,
+      agentId: ctx.identity.agentId,
+      sessionId: ctx.identity.sessionId,
+      taskId: i.task_id,
+      lockTokens: i.lock_tokens,
+      files: i.files,
+      revertsCommit: i.reverts_commit,
+    }),
+  summarize: summarizeChangeset,
 });
 
 /** `verification_status`: the changeset document, by id. */
-export const verificationStatusContract = defineContract({
+export const verificationStatus = defineOperation({
   name: "verification_status",
   title: "Verification status",
   description: "A changeset's state, tier, reasons and per-tier results.",
@@ -147,187 +156,141 @@ export const verificationStatusContract = defineContract({
   output: ChangesetOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/changesets/:id" },
+  run: async (ctx, i) => {
+    const v = await gateway(ctx).status(i.id);
+    if (!v) throw new ApiError(404, "not_found", `No changeset ${i.id}; submit_changes answers the id.`);
+    return v;
+  },
+  summarize: summarizeChangeset,
+});
+
+/** `POST /changesets/:id/review`: an operator approves or rejects the manual tier. */
+export const reviewChangeset = defineOperation({
+  name: "review_changeset",
+  title: "Approve or reject a tier-4 change",
+  description: "Admin only: approve or reject the manual tier of a changeset, with a note.",
+  input: z.object({ id: z.uuid(), decision: z.enum(["approve", "reject"]), note: z.string().min(1).max(2000) }),
+  output: ChangesetOut,
+  hints: { destructiveHint: false, idempotentHint: false },
+  http: { method: "POST", path: "/changesets/:id/review" },
+  tool: false,
+  access: "admin",
+  run: async (ctx, i) => {
+    const r = await callJson<{
+      ok: boolean;
+      code?: string;
+      status?: string;
+      reported_by?: string;
+      changeset?: ChangesetView;
+    }>(ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
+    if (!r.ok) {
+      if (r.code === "already_reviewed")
+        throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
+      if (r.code === "not_manual")
+        throw new ApiError(409, "not_manual", "This changeset has no tier-4 step to review.");
+      throw new ApiError(404, "not_found", `No changeset ${i.id}.`);
+    }
+    const svc = gateway(ctx);
+    svc.track(svc.syncCheckRuns());
+    return r.changeset!;
+  },
+  summarize: summarizeChangeset,
+});
+
+/** `GET /approvals`: the tier-4 queue. */
+export const listApprovals = defineOperation({
+  name: "list_approvals",
+  title: "Approval queue",
+  description: "Admin only: tier-4 changesets waiting for review, oldest first.",
+  input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+  output: z.object({
+    approvals: z.array(
+      z.object({
+        changeset_id: z.string(),
+        repo: z.string(),
+        branch: z.string().nullable(),
+        commit_sha: z.string(),
+        agent_id: z.string(),
+        waiting_since: z.string(),
+        matches: z.unknown(),
+      }),
+    ),
+  }),
+  hints: { readOnlyHint: true },
+  http: { method: "GET", path: "/approvals" },
+  tool: false,
+  access: "admin",
+  run: (ctx, i) => callJson(ctx.db, "coord.verification_approvals", [i.limit]),
+  summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
+});
+
+/** `GET /verification/policies`: the routing policies and the caller's trust. */
+export const listPolicies = defineOperation({
+  name: "verification_policies",
+  title: "Routing policies",
+  description: "The routing policies and the caller's trust score.",
+  input: z.object({}),
+  output: z.object({
+    version: z.string(),
+    policies: z.array(Policy),
+    trust: z.record(z.string(), z.unknown()),
+  }),
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/verification/policies" },
+  tool: false,
+  run: async (ctx) => ({
+    ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(
+      ctx.db,
+      "coord.verification_policies",
+    )),
+    trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
+  }),
+  summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,
 });
 
 /**
- * Builds the verification capability from an environment record (GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN or
+ * The verification gateway, configured by `config.verification` (GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN or
  * GITHUB_APP_ID/GITHUB_APP_PRIVATE_KEY, VERIFICATION_CALLBACK_SECRET, E2B_API_KEY, …; see docs/VERIFICATION.md).
- * `fetch` is the outbound HTTP client for GitHub and E2B.
+ * Its state is the gateway service: GitHub and E2B clients over the app's outbound fetch, and the background work
+ * that runs past a response.
  */
-export function verificationCapability(
-  env: Record<string, string | undefined>,
-  options: { fetch?: typeof fetch } = {},
-): VerificationCapability {
-  const config = loadVerificationConfig(env);
-  const github = new GitHubClient(config, options.fetch);
-  const e2b = new E2BClient(config, options.fetch);
-  const services = new WeakMap<object, VerificationService>();
-  const pending = new Set<Promise<void>>();
-
-  const service = (deps: Pick<AppDeps, "db" | "log">): VerificationService => {
-    let s = services.get(deps.db);
-    if (!s) {
-      s = new VerificationService(deps.db, deps.log, config, github, e2b);
-      services.set(deps.db, s);
+export const verificationCapability = defineCapability({
+  name: "verification",
+  operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
+  // GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap.
+  bodyLimits: { "/webhook/github": 25 * 1024 * 1024 },
+  setup(deps) {
+    const config = deps.config.verification;
+    const svc = new VerificationService(
+      deps.db,
+      deps.log,
+      config,
+      new GitHubClient(config, deps.fetch),
+      new E2BClient(config, deps.fetch),
+    );
+    // Results recorded by SQL triggers (the work queue's complete_work) announce themselves on coord_verification:
+    // a long-lived host brings the check run up to date from there. Edge hosts catch up on the next request.
+    if (svc.github.configured) {
+      deps.db
+        .listen("coord_verification", () => svc.track(svc.syncCheckRuns()))
+        .catch((err) => deps.log.warn("verification: LISTEN unavailable", { error: (err as Error).message }));
     }
-    return s;
-  };
-
-  const track = (work: Promise<void>, log: AppDeps["log"]) => {
-    const p = work
-      .catch((err) => log.error("verification: background work failed", { error: (err as Error).message }))
-      .finally(() => pending.delete(p));
-    pending.add(p);
-    return p;
-  };
-
-  const submitChanges = defineOperation({
-    ...submitChangesContract,
-    run: (ctx, i) =>
-      service(ctx).submit({
-        source: "agent",
-        repo: i.repo,
-        branch: i.branch ?? null,
-        commitSha: i.commit_sha,
-        agentId: ctx.identity.agentId,
-        sessionId: ctx.identity.sessionId,
-        taskId: i.task_id,
-        lockTokens: i.lock_tokens,
-        files: i.files,
-        revertsCommit: i.reverts_commit,
-      }),
-    summarize: summarizeChangeset,
-  });
-
-  const verificationStatus = defineOperation({
-    ...verificationStatusContract,
-    run: async (ctx, i) => {
-      const v = await service(ctx).status(i.id);
-      if (!v) throw new ApiError(404, "not_found", `No changeset ${i.id}; submit_changes answers the id.`);
-      return v;
-    },
-    summarize: summarizeChangeset,
-  });
-
-  const reviewChangeset = defineOperation({
-    name: "review_changeset",
-    title: "Approve or reject a tier-4 change",
-    description: "Admin only: approve or reject the manual tier of a changeset, with a note.",
-    input: z.object({ id: z.uuid(), decision: z.enum(["approve", "reject"]), note: z.string().min(1).max(2000) }),
-    output: ChangesetOut,
-    hints: { destructiveHint: false, idempotentHint: false },
-    http: { method: "POST", path: "/changesets/:id/review" },
-    tool: false,
-    run: async (ctx: OpContext, i) => {
-      requireAdmin(ctx.identity, "approve or reject tier-4 changes");
-      const r = await callJson<{
-        ok: boolean;
-        code?: string;
-        status?: string;
-        reported_by?: string;
-        changeset?: ChangesetView;
-      }>(ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
-      if (!r.ok) {
-        if (r.code === "already_reviewed")
-          throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
-        if (r.code === "not_manual")
-          throw new ApiError(409, "not_manual", "This changeset has no tier-4 step to review.");
-        throw new ApiError(404, "not_found", `No changeset ${i.id}.`);
+    return svc;
+  },
+  routes(deps) {
+    const svc = gateway(deps);
+    const defer: Defer = (c, work) => {
+      const p = svc.track(work());
+      // Keep the isolate alive until the work is done where the host can: Supabase Edge (EdgeRuntime.waitUntil),
+      // Workers-style hosts (executionCtx). On Node the tracked promise simply runs on.
+      const edge = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } }).EdgeRuntime;
+      if (edge) return edge.waitUntil(p);
+      try {
+        c.executionCtx.waitUntil(p);
+      } catch {
+        // No execution context: nothing to extend.
       }
-      const svc = service(ctx);
-      track(svc.syncCheckRuns(), ctx.log);
-      return r.changeset!;
-    },
-    summarize: summarizeChangeset,
-  });
-
-  const listApprovals = defineOperation({
-    name: "list_approvals",
-    title: "Approval queue",
-    description: "Admin only: tier-4 changesets waiting for review, oldest first.",
-    input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
-    output: z.object({
-      approvals: z.array(
-        z.object({
-          changeset_id: z.string(),
-          repo: z.string(),
-          branch: z.string().nullable(),
-          commit_sha: z.string(),
-          agent_id: z.string(),
-          waiting_since: z.string(),
-          matches: z.unknown(),
-        }),
-      ),
-    }),
-    hints: { readOnlyHint: true },
-    http: { method: "GET", path: "/approvals" },
-    tool: false,
-    run: async (ctx, i) => {
-      requireAdmin(ctx.identity, "read the approval queue");
-      return callJson(ctx.db, "coord.verification_approvals", [i.limit]);
-    },
-    summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
-  });
-
-  const listPolicies = defineOperation({
-    name: "verification_policies",
-    title: "Routing policies",
-    description: "The routing policies and the caller's trust score.",
-    input: z.object({}),
-    output: z.object({
-      version: z.string(),
-      policies: z.array(Policy),
-      trust: z.record(z.string(), z.unknown()),
-    }),
-    hints: { readOnlyHint: true, idempotentHint: true },
-    http: { method: "GET", path: "/verification/policies" },
-    tool: false,
-    run: async (ctx) => ({
-      ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(
-        ctx.db,
-        "coord.verification_policies",
-      )),
-      trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
-    }),
-    summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,
-  });
-
-  const listening = new WeakSet<object>();
-  return {
-    name: "verification",
-    operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
-    // GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap.
-    bodyLimits: { "/webhook/github": 25 * 1024 * 1024 },
-    routes(deps: AppDeps) {
-      const svc = service(deps);
-      // Results recorded by SQL triggers (the work queue's complete_work) announce themselves on coord_verification:
-      // a long-lived host brings the check run up to date from there. Edge hosts catch up on the next request.
-      if (github.configured && !listening.has(deps.db)) {
-        listening.add(deps.db);
-        deps.db
-          .listen("coord_verification", () => void track(svc.syncCheckRuns(), deps.log))
-          .catch((err) => deps.log.warn("verification: LISTEN unavailable", { error: (err as Error).message }));
-      }
-      const defer: Defer = (c, work) => {
-        const p = track(work(), deps.log);
-        // Keep the isolate alive until the work is done where the host can: Supabase Edge (EdgeRuntime.waitUntil),
-        // Workers-style hosts (executionCtx). On Node the tracked promise simply runs on.
-        const edge = (globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } }).EdgeRuntime;
-        if (edge) return edge.waitUntil(p);
-        try {
-          c.executionCtx.waitUntil(p);
-        } catch {
-          // No execution context: nothing to extend.
-        }
-      };
-      return new Hono<AppEnv>().route(
-        "/",
-        webhookRoutes(() => svc, defer),
-      );
-    },
-    async settled() {
-      while (pending.size) await Promise.all([...pending]);
-    },
-    service,
-  };
-}
+    };
+    return new Hono<AppEnv>().route("/", webhookRoutes(svc, defer));
+  },
+});

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATABASE_URL, agentHeaders, freshPostgres, testApp } from "../../test/helpers.ts";
+import { DATABASE_URL, agentHeaders, freshPostgres } from "../../test/helpers.ts";
 import type { Db } from "../db/port.ts";
-import { identityCapability } from "../identity/capability.ts";
-import { verificationCapability } from "./capability.ts";
-import { WEBHOOK_SECRET, example, githubHeaders, recordingServer, sha } from "./testing.ts";
-import { silentLog } from "../../test/helpers.ts";
+import { WEBHOOK_SECRET, example, githubHeaders, recordingServer, sha, gatewayApp } from "../../test/verification.ts";
 
 // Concurrency is only meaningful on the real server: PGlite serialises every query on one connection.
 describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () => {
@@ -17,8 +14,8 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
   afterAll(async () => pg?.drop());
 
   it("20 simultaneous copies of one delivery: exactly one is processed, the rest answer duplicate", async () => {
-    const cap = verificationCapability({ GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
-    const { app } = testApp(db, [identityCapability, cap]);
+    const cap = gatewayApp(db, { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    const { app } = cap;
     const push = example("push");
     Object.assign(push, { ref: "refs/heads/main", after: sha("race-push") });
     push.commits = [{ added: ["src/a.ts"], modified: [], removed: [] }];
@@ -43,8 +40,7 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
       r.method === "POST" ? { status: 201, body: { id: 31337 } } : { status: 200, body: {} },
     );
     try {
-      const plain = verificationCapability({});
-      const { app } = testApp(db, [identityCapability, plain]);
+      const { app } = gatewayApp(db);
       const commit = sha("race-check");
       const res = await app.request("/webhook/agent", {
         method: "POST",
@@ -52,11 +48,10 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
         body: JSON.stringify({ repo: "acme/app", commit_sha: commit, files: [{ path: "a.md", status: "added" }] }),
       });
       expect(res.status).toBe(201);
-      const hosts = Array.from({ length: 5 }, () =>
-        verificationCapability({ GITHUB_TOKEN: "ghs_race", GITHUB_API_URL: github.url }).service({
-          db,
-          log: silentLog,
-        }),
+      // Five apps over one database: five hosts, each with its own gateway service.
+      const hosts = Array.from(
+        { length: 5 },
+        () => gatewayApp(db, { GITHUB_TOKEN: "ghs_race", GITHUB_API_URL: github.url }).service,
       );
       await Promise.all(hosts.map((h) => h.syncCheckRuns()));
       const posts = github.requests.filter((r) => r.method === "POST" && r.body.head_sha === commit);
@@ -72,8 +67,7 @@ describe.runIf(!!DATABASE_URL)("verification under concurrency [postgres]", () =
   });
 
   it("the same commit submitted by 10 agents at once makes one changeset, and every caller gets its id", async () => {
-    const cap = verificationCapability({});
-    const { app } = testApp(db, [identityCapability, cap]);
+    const { app } = gatewayApp(db);
     const commit = sha("race-submit");
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config.ts";
+import { ConfigError, type Env, list, stringVar } from "../util/env.ts";
 
 /** GitHub App credentials: the app id and its private key (PEM, PKCS#1 as GitHub issues it, or PKCS#8). */
 export interface GitHubAppCredentials {
@@ -34,14 +34,8 @@ export interface VerificationConfig {
   repos: string[] | null;
 }
 
-const list = (raw: string | undefined) =>
-  (raw ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-
 /** Parses the gateway's configuration from an environment record (process.env, Deno.env.toObject(), or a test's own). */
-export function loadVerificationConfig(env: Record<string, string | undefined>): VerificationConfig {
+export function loadVerificationConfig(env: Env): VerificationConfig {
   const appId = env.GITHUB_APP_ID?.trim();
   // Keys pasted into one-line environments carry literal "\n".
   const privateKey = env.GITHUB_APP_PRIVATE_KEY?.replaceAll("\\n", "\n").trim();
@@ -50,7 +44,7 @@ export function loadVerificationConfig(env: Record<string, string | undefined>):
       "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY go together: set both to act as the GitHub App, or neither",
     );
   }
-  const callbackSecret = env.VERIFICATION_CALLBACK_SECRET?.trim() || null;
+  const callbackSecret = stringVar(env, "VERIFICATION_CALLBACK_SECRET");
   if (callbackSecret && !/^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$/.test(callbackSecret)) {
     throw new ConfigError(
       "VERIFICATION_CALLBACK_SECRET must be base64 (optionally prefixed whsec_), at least 12 bytes",
@@ -64,7 +58,7 @@ export function loadVerificationConfig(env: Record<string, string | undefined>):
     webhookSecrets: list(env.GITHUB_WEBHOOK_SECRET),
     callbackSecret,
     githubApiUrl: (env.GITHUB_API_URL?.trim() || "https://api.github.com").replace(/\/+$/, ""),
-    githubToken: env.GITHUB_TOKEN?.trim() || null,
+    githubToken: stringVar(env, "GITHUB_TOKEN"),
     githubApp: appId && privateKey ? { appId, privateKey } : null,
     workflow: env.VERIFICATION_WORKFLOW?.trim() || "verify.yml",
     checkName: env.VERIFICATION_CHECK_NAME?.trim() || "coordinator/verification",

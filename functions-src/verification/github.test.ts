@@ -6,11 +6,7 @@
 import { createVerify, generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
-import { adminHeaders, agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
-import { identityCapability } from "../identity/capability.ts";
-import { statusCapability } from "../status/capability.ts";
-import { workCapability } from "../work/capability.ts";
-import { verificationCapability } from "./capability.ts";
+import { adminHeaders, agentHeaders, forEachDatabase } from "../../test/helpers.ts";
 import { callbackSecretFor } from "./signatures.ts";
 import {
   CALLBACK_SECRET,
@@ -20,7 +16,8 @@ import {
   recordingServer,
   sha,
   type Recorded,
-} from "./testing.ts";
+  gatewayApp,
+} from "../../test/verification.ts";
 
 const APP_ID = "123456";
 const INSTALLATION = 777;
@@ -99,8 +96,8 @@ forEachDatabase("verification against GitHub and E2B stand-ins", (get) => {
     GITHUB_APP_PRIVATE_KEY: PEM.replaceAll("\n", "\\n"),
   });
   const setup = (extra: Record<string, string> = {}) => {
-    const cap = verificationCapability({ ...env(), ...extra });
-    return { cap, app: testApp(get().db, [statusCapability, identityCapability, workCapability, cap]).app };
+    const gw = gatewayApp(get().db, { ...env(), ...extra });
+    return { cap: gw, app: gw.app };
   };
   const submit = (app: ReturnType<typeof setup>["app"], agent: string, body: unknown) =>
     app.request("/webhook/agent", { method: "POST", headers: agentHeaders(agent), body: JSON.stringify(body) });

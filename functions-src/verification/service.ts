@@ -74,6 +74,7 @@ export class VerificationService {
   private compiled: CompiledPolicies | null = null;
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     readonly db: Db,
@@ -82,6 +83,20 @@ export class VerificationService {
     readonly github: GitHubClient,
     readonly e2b: E2BClient,
   ) {}
+
+  /** Runs work past the response that started it: failures are logged, and `settled()` waits for it. */
+  track(work: Promise<void>): Promise<void> {
+    const p = work
+      .catch((err) => this.log.error("verification: background work failed", { error: (err as Error).message }))
+      .finally(() => this.background.delete(p));
+    this.background.add(p);
+    return p;
+  }
+
+  /** Resolves once no background work is left (tests; a host draining before exit). */
+  async settled(): Promise<void> {
+    while (this.background.size) await Promise.all([...this.background]);
+  }
 
   /** The enabled policies, compiled once per policy version. */
   async policies(): Promise<CompiledPolicies> {

@@ -1,10 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminHeaders, agentHeaders, forEachDatabase, testApp, testConfig } from "../../test/helpers.ts";
-import { identityCapability } from "../identity/capability.ts";
-import { statusCapability } from "../status/capability.ts";
-import { verificationCapability } from "./capability.ts";
+import { adminHeaders, agentHeaders, forEachDatabase } from "../../test/helpers.ts";
 import { verifyGitHubSignature } from "./signatures.ts";
-import { CALLBACK_SECRET, WEBHOOK_SECRET, callbackHeaders, example, githubHeaders, sha } from "./testing.ts";
+import {
+  CALLBACK_SECRET,
+  WEBHOOK_SECRET,
+  callbackHeaders,
+  example,
+  githubHeaders,
+  sha,
+  gatewayApp,
+} from "../../test/verification.ts";
 
 describe("GitHub signature", () => {
   it("accepts GitHub's published test vector and rejects a tampered body", async () => {
@@ -23,23 +28,25 @@ forEachDatabase("verification webhooks", (get) => {
     prFetchFails
       ? new Response('{"message":"Bad Gateway"}', { status: 502 })
       : Response.json([{ filename: "supabase/migrations/0002_x.sql", status: "added" }]);
-  const cap = verificationCapability(
-    {
-      GITHUB_WEBHOOK_SECRET: `${WEBHOOK_SECRET},a-rotated-out-older-secret`,
-      VERIFICATION_CALLBACK_SECRET: CALLBACK_SECRET,
-      GITHUB_TOKEN: "ghs_test_token_for_pr_files",
-      GITHUB_API_URL: "http://github.invalid",
-    },
-    {
-      fetch: async (input, init) => {
-        const url = String(input);
-        if (url.includes("/pulls/")) return fakeFetch(input, init);
-        if (url.includes("/check-runs") && init?.method === "POST") return Response.json({ id: 1 }, { status: 201 });
-        return new Response(null, { status: url.includes("/dispatches") ? 204 : 200 });
-      },
-    },
-  );
-  const app = () => testApp(get().db, [statusCapability, identityCapability, cap]).app;
+  const env = {
+    GITHUB_WEBHOOK_SECRET: `${WEBHOOK_SECRET},a-rotated-out-older-secret`,
+    VERIFICATION_CALLBACK_SECRET: CALLBACK_SECRET,
+    GITHUB_TOKEN: "ghs_test_token_for_pr_files",
+    GITHUB_API_URL: "http://github.invalid",
+  };
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const url = String(input);
+    if (url.includes("/pulls/")) return fakeFetch(input, init);
+    if (url.includes("/check-runs") && init?.method === "POST") return Response.json({ id: 1 }, { status: 201 });
+    return new Response(null, { status: url.includes("/dispatches") ? 204 : 200 });
+  };
+  // One app per database for the whole suite: `cap.settled()` waits for that app's background work.
+  let gw: ReturnType<typeof gatewayApp> | undefined;
+  const cap = { settled: () => gw!.settled() };
+  const app = () => {
+    gw ??= gatewayApp(get().db, env, { fetch });
+    return gw.app;
+  };
   const deliver = async (event: string, payload: unknown, delivery: string, headers: Record<string, string> = {}) => {
     const body = JSON.stringify(payload);
     return app().request("/webhook/github", {
@@ -55,11 +62,7 @@ forEachDatabase("verification webhooks", (get) => {
     );
 
   it("accepts GitHub-sized payloads above the app's general body cap; other routes keep it", async () => {
-    const { app: small } = testApp(
-      get().db,
-      [statusCapability, identityCapability, cap],
-      testConfig({ maxBodyBytes: 1024 }),
-    );
+    const { app: small } = gatewayApp(get().db, env, { fetch, config: { maxBodyBytes: 1024 } });
     const big = { ...(example("ping") as object), padding: "p".repeat(64 * 1024) };
     const body = JSON.stringify(big);
     const res = await small.request("/webhook/github", {
@@ -167,7 +170,8 @@ forEachDatabase("verification webhooks", (get) => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const slow = verificationCapability(
+    const slow = gatewayApp(
+      get().db,
       { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GITHUB_TOKEN: "ghs_slow", GITHUB_API_URL: "http://github.invalid" },
       {
         fetch: async (input) => {
@@ -179,7 +183,7 @@ forEachDatabase("verification webhooks", (get) => {
         },
       },
     );
-    const a = testApp(get().db, [identityCapability, slow]).app;
+    const a = slow.app;
     const pr = example("pull_request", (e) => e.action === "reopened");
     pr.pull_request.head.sha = sha("pr-slow");
     const body = JSON.stringify(pr);
@@ -214,8 +218,8 @@ forEachDatabase("verification webhooks", (get) => {
   });
 
   it("a pull request cannot be routed without GitHub credentials: the delivery fails (and says why) instead of under-verifying", async () => {
-    const bare = verificationCapability({ GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
-    const a = testApp(get().db, [identityCapability, bare]).app;
+    const bare = gatewayApp(get().db, { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    const a = bare.app;
     const pr = example("pull_request", (e) => e.action === "synchronize");
     pr.pull_request.head.sha = sha("pr-no-github");
     const body = JSON.stringify(pr);
@@ -493,8 +497,7 @@ forEachDatabase("verification webhooks", (get) => {
     });
 
     it("unknown repositories are refused when an allow-list is configured", async () => {
-      const strict = verificationCapability({ VERIFICATION_REPOS: "acme/app" });
-      const a = testApp(get().db, [statusCapability, identityCapability, strict]).app;
+      const a = gatewayApp(get().db, { VERIFICATION_REPOS: "acme/app" }).app;
       const res = await a.request("/webhook/agent", {
         method: "POST",
         headers: agentHeaders("x"),
@@ -503,11 +506,11 @@ forEachDatabase("verification webhooks", (get) => {
       expect(res.status).toBe(404);
       expect((await res.json()).error.code).toBe("unknown_repository");
       // A webhook from a repository outside the list is stored and ignored.
-      const strictHooks = verificationCapability({
+      const strictHooks = gatewayApp(get().db, {
         VERIFICATION_REPOS: "acme/app",
         GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
       });
-      const b = testApp(get().db, [identityCapability, strictHooks]).app;
+      const b = strictHooks.app;
       const push = example("push");
       Object.assign(push, { ref: "refs/heads/main", after: sha("evil-push") });
       push.commits = [{ added: ["a.ts"], modified: [], removed: [] }];

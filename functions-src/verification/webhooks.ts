@@ -148,10 +148,9 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
  * `POST /webhook/github` and `POST /webhook/callback/:resultId`: unauthenticated by API key, verified by signature
  * on the raw body before it is parsed, stored as deliveries (idempotent), processed after the answer.
  */
-export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
+export function webhookRoutes(svc: VerificationService, defer: Defer) {
   return new Hono<AppEnv>()
     .post("/webhook/github", async (c) => {
-      const svc = svcFor();
       if (svc.config.webhookSecrets.length === 0) {
         throw new ApiError(
           503,
@@ -211,7 +210,6 @@ export function webhookRoutes(svcFor: () => VerificationService, defer: Defer) {
       return c.json({ status: "accepted" }, 202);
     })
     .post("/webhook/callback/:resultId", async (c) => {
-      const svc = svcFor();
       if (!svc.config.callbackSecret) {
         throw new ApiError(
           503,

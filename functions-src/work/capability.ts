@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Capability } from "../capability.ts";
+import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
@@ -224,7 +224,7 @@ export const workDepth = defineOperation({
     `${o.ready} ready; ${o.by_status_type.map((r) => `${r.status}/${r.task_type}: ${r.count}`).join(", ")}`,
 });
 
-export const workCapability: Capability = {
+export const workCapability = defineCapability({
   name: "work",
   // Claims and heartbeats reap too; this covers a queue nobody is touching.
   maintenance: (deps) => callJson(deps.db, "coord.reap_tasks"),
@@ -249,4 +249,4 @@ export const workCapability: Capability = {
       read: (ctx) => callJson(ctx.db, "coord.pending_summary", [20]),
     },
   ],
-};
+});

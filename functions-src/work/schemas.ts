@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AgentType } from "../identity/agent-id.ts";
 
 /** Caps on every field: the queue is shared, one agent must not be able to bloat it. */
 export const LIMITS = {
@@ -16,7 +17,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const TaskId = z.string().regex(UUID, "must be a task id (uuid)");
 export const TaskType = z.string().regex(/^[A-Za-z0-9._:/-]{1,64}$/, "1–64 of letters, digits and . _ : / -");
-const AgentType = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, "1–64 of letters, digits and . _ -");
 const Capability = z.string().min(1).max(64);
 
 /** Any JSON value whose serialized form stays under `bytes`. */

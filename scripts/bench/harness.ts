@@ -11,7 +11,7 @@ import { Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 import { createPostgresDb } from "../../functions-src/db/postgres.ts";
-import { migrate } from "../../functions-src/db/migrate.ts";
+import { migrate } from "../host/migrate.ts";
 import type { Db } from "../../functions-src/db/port.ts";
 
 export const BENCH_KEY = "bench-agent-key-0123456789";

@@ -6,8 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { migrate } from "../../functions-src/db/migrate.ts";
-import { createPgliteDb } from "../../functions-src/db/pglite.ts";
+import { migrate } from "../host/migrate.ts";
+import { createPgliteDb } from "../host/pglite.ts";
 import type { Queryable } from "../../functions-src/db/port.ts";
 import {
   benchDatabase,

@@ -5,8 +5,8 @@
 import { createRequire } from "node:module";
 import { sign } from "@octokit/webhooks-methods";
 import { callJson } from "../../functions-src/db/port.ts";
-import { createPgliteDb } from "../../functions-src/db/pglite.ts";
-import { migrate } from "../../functions-src/db/migrate.ts";
+import { createPgliteDb } from "../host/pglite.ts";
+import { migrate } from "../host/migrate.ts";
 import { CompiledPolicies, type ChangedFile, type Policy } from "../../functions-src/verification/routing.ts";
 import {
   benchDatabase,

@@ -1,8 +1,8 @@
 import { expect, it } from "vitest";
-import { defaultCapabilities } from "./app.ts";
-import { callJson } from "./db/port.ts";
+import { callJson } from "../../functions-src/db/port.ts";
+import { CAPABILITIES } from "../../functions-src/app.ts";
 import { runMaintenance } from "./maintenance.ts";
-import { forEachDatabase, silentLog, testConfig } from "../test/helpers.ts";
+import { forEachDatabase, testApp } from "../../test/helpers.ts";
 
 /** The upkeep a long-lived host runs on a timer: expired locks swept, lost leases reaped, old memories archived. */
 forEachDatabase("maintenance", (get) => {
@@ -26,7 +26,7 @@ forEachDatabase("maintenance", (get) => {
     ]);
     await db.query("update coord.memories set last_seen_at = now() - interval '400 days' where id = $1", [mem.id]);
 
-    const report = await runMaintenance({ db, config: testConfig(), log: silentLog, env: {} }, defaultCapabilities({}));
+    const report = await runMaintenance(testApp(db).app);
     expect(Object.keys(report).sort()).toEqual(["locks", "memory", "work"]);
 
     expect(await db.query("select 1 from coord.locks where key = 'mnt/old.ts'")).toHaveLength(0);
@@ -43,10 +43,7 @@ forEachDatabase("maintenance", (get) => {
         throw new Error("boom");
       },
     };
-    const report = await runMaintenance({ db: get().db, config: testConfig(), log: silentLog, env: {} }, [
-      failing,
-      ...defaultCapabilities({}),
-    ]);
+    const report = await runMaintenance(testApp(get().db, { capabilities: [failing, ...CAPABILITIES] }).app);
     expect(report.broken).toEqual({ error: "boom" });
     expect(report.locks).toBeTruthy();
   });

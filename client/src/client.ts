@@ -6,7 +6,7 @@
  *   const me = await coord.call(whoami, {});
  */
 import type { z } from "zod";
-import type { OperationContract } from "./ops/operation.ts";
+import type { Operation } from "../../functions-src/ops/operation.ts";
 
 export interface ClientOptions {
   /** The coordinator's base URL (local `http://127.0.0.1:8787`, or the Supabase function URL). */
@@ -32,7 +32,8 @@ export class CoordinatorError extends Error {
   }
 }
 
-type AnyOperation = OperationContract<z.ZodObject<z.ZodRawShape>, z.ZodObject<z.ZodRawShape>>;
+/** What the client needs of an operation: its route and its schemas (for the types). */
+type AnyOperation = Pick<Operation, "http" | "input" | "output">;
 
 export function createCoordinatorClient(options: ClientOptions) {
   const base = options.baseUrl.replace(/\/+$/, "");
@@ -47,7 +48,7 @@ export function createCoordinatorClient(options: ClientOptions) {
   return {
     /**
      * Calls one operation over REST and returns its typed answer; throws CoordinatorError on a refusal. Takes an
-     * operation or its contract (e.g. `submitChangesContract`).
+     * operation (e.g. `submitChanges`).
      */
     async call<Op extends AnyOperation>(op: Op, input: z.input<Op["input"]>): Promise<z.output<Op["output"]>> {
       const fields: Record<string, unknown> = { ...(input as Record<string, unknown>) };

@@ -1,7 +1,8 @@
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Db } from "./port.ts";
-import { createPostgresDb } from "./postgres.ts";
+import type { DatabaseConfig } from "../../functions-src/config.ts";
+import type { Db } from "../../functions-src/db/port.ts";
+import { createPostgresDb } from "../../functions-src/db/postgres.ts";
 
 export interface OpenedDb {
   db: Db;
@@ -21,17 +22,17 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Opens the database a Node process should use: Postgres when DATABASE_URL is set, else the embedded PGlite
- * in COORDINATOR_DATA_DIR (default ./.coordinator). PGlite is imported only when used.
+ * Opens the database a Node process should use: Postgres when a URL is configured (DATABASE_URL), else the embedded
+ * PGlite in the data directory (COORDINATOR_DATA_DIR, default ./.coordinator). PGlite is imported only when used.
  */
-export async function openDatabase(env: Record<string, string | undefined>): Promise<OpenedDb> {
-  if (env.DATABASE_URL) {
+export async function openDatabase(database: DatabaseConfig): Promise<OpenedDb> {
+  if (database.url) {
     return {
-      db: createPostgresDb(env.DATABASE_URL, { max: Number(env.DATABASE_POOL_SIZE ?? 10) }),
-      location: redactUrl(env.DATABASE_URL),
+      db: createPostgresDb(database.url, { max: database.poolSize, prepare: database.prepare }),
+      location: redactUrl(database.url),
     };
   }
-  const dataDir = resolve(env.COORDINATOR_DATA_DIR ?? ".coordinator");
+  const dataDir = resolve(database.dataDir);
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
   try {

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import type { Db } from "./port.ts";
+import type { Db } from "../../functions-src/db/port.ts";
 
 /** Where `supabase db push` finds them too. */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL("../../supabase/migrations/", import.meta.url));

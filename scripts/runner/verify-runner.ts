@@ -5,9 +5,9 @@
  * `scripts/verify-runner.ts` runs it against a coordinator; tests drive `runOnce` in process.
  */
 import { spawn } from "node:child_process";
-import type { createCoordinatorClient } from "../client.ts";
-import { heartbeat } from "../identity/capability.ts";
-import { completeWork, getWork } from "../work/capability.ts";
+import type { createCoordinatorClient } from "../../client/src/client.ts";
+import { heartbeat } from "../../functions-src/identity/capability.ts";
+import { completeWork, getWork } from "../../functions-src/work/capability.ts";
 
 export interface RunnerOptions {
   client: ReturnType<typeof createCoordinatorClient>;

@@ -8,7 +8,14 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { sign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
-import { callbackKey } from "./signatures.ts";
+import type { Env } from "../functions-src/config.ts";
+import type { Db } from "../functions-src/db/port.ts";
+import { identityCapability } from "../functions-src/identity/capability.ts";
+import { statusCapability } from "../functions-src/status/capability.ts";
+import { verificationCapability } from "../functions-src/verification/capability.ts";
+import { callbackKey } from "../functions-src/verification/signatures.ts";
+import { workCapability } from "../functions-src/work/capability.ts";
+import { type TestAppOptions, testApp } from "./helpers.ts";
 
 export const WEBHOOK_SECRET = "test-webhook-secret-0123456789";
 export const CALLBACK_SECRET = `whsec_${Buffer.from("callback-master-secret-0123456789").toString("base64")}`;
@@ -104,4 +111,18 @@ export async function recordingServer(handle: (r: Recorded) => { status: number;
 /** A 40-hex commit sha made from a label, so tests read well and never collide. */
 export function sha(label: string): string {
   return createHash("sha1").update(label).digest("hex");
+}
+
+/**
+ * An app with the gateway configured from `env` (GITHUB_WEBHOOK_SECRET, GITHUB_TOKEN, …), the capabilities the
+ * gateway's tests need, and `settled()`: resolves when the gateway's work past a response has finished.
+ */
+export function gatewayApp(db: Db, env: Env = {}, options: Omit<TestAppOptions, "env"> = {}) {
+  const { app } = testApp(db, {
+    capabilities: [statusCapability, identityCapability, workCapability, verificationCapability],
+    ...options,
+    env,
+  });
+  const service = app.deps.state(verificationCapability);
+  return { app, service, settled: () => service.settled() };
 }

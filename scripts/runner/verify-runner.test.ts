@@ -3,12 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { AGENT_KEY, agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
-import { createCoordinatorClient } from "../client.ts";
-import { identityCapability } from "../identity/capability.ts";
-import { workCapability } from "../work/capability.ts";
-import { verificationCapability } from "./capability.ts";
-import { runOnce } from "./runner.ts";
+import { AGENT_KEY, agentHeaders, forEachDatabase } from "../../test/helpers.ts";
+import { createCoordinatorClient } from "../../client/src/client.ts";
+import { runOnce } from "./verify-runner.ts";
+import { gatewayApp } from "../../test/verification.ts";
 
 forEachDatabase("local verification runner", (get) => {
   let repo: string;
@@ -31,8 +29,7 @@ forEachDatabase("local verification runner", (get) => {
   afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
   it("claims the tier-2 job, checks out the commit, runs the suite and reports; the changeset follows", async () => {
-    const cap = verificationCapability({});
-    const { app } = testApp(get().db, [identityCapability, workCapability, cap]);
+    const { app } = gatewayApp(get().db);
     const client = createCoordinatorClient({
       baseUrl: "http://localhost",
       apiKey: AGENT_KEY,

@@ -1,11 +1,10 @@
-import type { Capability } from "./capability.ts";
-import type { AppDeps } from "./types.ts";
+import type { App } from "../../functions-src/app.ts";
 
 /**
  * Runs every capability's periodic upkeep once. Each task is independent: one failing is logged and the others
  * still run. Answers what each did (or its error), for logs and tests.
  */
-export async function runMaintenance(deps: AppDeps, capabilities: Capability[]): Promise<Record<string, unknown>> {
+export async function runMaintenance({ deps, capabilities }: App): Promise<Record<string, unknown>> {
   const report: Record<string, unknown> = {};
   for (const cap of capabilities) {
     if (!cap.maintenance) continue;

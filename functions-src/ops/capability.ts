@@ -1,6 +1,6 @@
 import type { Hono, MiddlewareHandler } from "hono";
-import type { Operation } from "./ops/operation.ts";
-import type { AppDeps, AppEnv, OpContext } from "./types.ts";
+import type { AppDeps, AppEnv, OpContext } from "../types.ts";
+import type { Operation } from "./operation.ts";
 
 /** An MCP resource a capability publishes (read-only, JSON). */
 export interface ResourceDef {
@@ -12,11 +12,12 @@ export interface ResourceDef {
 }
 
 /**
- * A capability (locks, work, memory, verification, …) plugs into the app through this one shape: its
- * operations become REST routes and MCP tools, its resources MCP resources, and `routes` adds anything that is
- * not an operation (webhooks with their own authentication, streams).
+ * A capability (locks, work, memory, verification, …) plugs into the app through this one shape: its operations
+ * become REST routes and MCP tools, its resources MCP resources, and `routes` adds anything that is not an operation
+ * (webhooks with their own authentication, streams). `S` is what `setup` builds once per app — clients, caches,
+ * listeners — and operations reach it with `ctx.state(capability)`.
  */
-export interface Capability {
+export interface Capability<S = unknown> {
   name: string;
   operations: Operation[];
   resources?: ResourceDef[];
@@ -25,6 +26,8 @@ export interface Capability {
    * payloads may reach 25 MB. Every other route keeps the app's default cap.
    */
   bodyLimits?: Record<string, number>;
+  /** Builds the capability's per-app state and starts what it runs in the background (LISTEN, timers). */
+  setup?(deps: AppDeps): S;
   /**
    * Periodic upkeep (sweeps, reaping, retention). Long-lived hosts run it on a timer (`npm start`: every
    * COORDINATOR_MAINTENANCE_MINUTES); on Supabase the same SQL is scheduled with pg_cron (docs/ARCHITECTURE.md).
@@ -32,4 +35,9 @@ export interface Capability {
   maintenance?(deps: AppDeps): Promise<unknown>;
   /** Extra routes, mounted at the root; `auth` is the API-key middleware for those that need it. */
   routes?(deps: AppDeps, auth: MiddlewareHandler<AppEnv>): Hono<AppEnv>;
+}
+
+/** Declares a capability with its state type inferred from `setup`. */
+export function defineCapability<S = undefined>(c: Capability<S>): Capability<S> {
+  return c;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_URL, freshPostgres } from "../../test/helpers.ts";
 import { DEFAULT_MIGRATIONS_DIR, migrate, MigrationError } from "./migrate.ts";
 import { createPgliteDb } from "./pglite.ts";
-import type { Db } from "./port.ts";
+import type { Db } from "../../functions-src/db/port.ts";
 
 /** The runner's contract, on a database that starts empty. */
 function runnerSuite(kind: string, open: () => Promise<{ db: Db; close(): Promise<void> }>) {

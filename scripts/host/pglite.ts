@@ -1,7 +1,7 @@
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { vector } from "@electric-sql/pglite-pgvector";
-import type { Db, NotificationHandler, Queryable } from "./port.ts";
+import type { Db, NotificationHandler, Queryable } from "../../functions-src/db/port.ts";
 
 export interface PgliteOptions {
   /** Directory to persist to; omit for an in-memory database (tests). */

@@ -1,9 +1,9 @@
 import { expect, it } from "vitest";
 import { createCoordinatorClient, CoordinatorError } from "./client.ts";
-import { heartbeat, whoami } from "./identity/capability.ts";
-import { status } from "./status/capability.ts";
-import { submitChangesContract, verificationStatusContract } from "./verification/capability.ts";
-import { AGENT_KEY, forEachDatabase, testApp } from "../test/helpers.ts";
+import { heartbeat, whoami } from "../../functions-src/identity/capability.ts";
+import { status } from "../../functions-src/status/capability.ts";
+import { submitChanges, verificationStatus } from "../../functions-src/verification/capability.ts";
+import { AGENT_KEY, forEachDatabase, testApp } from "../../test/helpers.ts";
 
 forEachDatabase("typed client", (get) => {
   const client = (extra: { agentId?: string; sessionId?: string; apiKey?: string } = {}) => {
@@ -26,14 +26,14 @@ forEachDatabase("typed client", (get) => {
     expect(hb.session_id).toBe("cloud-s1");
   });
 
-  it("calls a capability's operations through their exported contracts (path parameters filled from the input)", async () => {
-    const changeset = await client().call(submitChangesContract, {
+  it("calls the gateway's operations (path parameters filled from the input)", async () => {
+    const changeset = await client().call(submitChanges, {
       repo: "acme/client",
       commit_sha: "c".repeat(40),
       files: [{ path: "README.md", status: "modified" }],
     });
     expect(changeset).toMatchObject({ repo: "acme/client", tier: 0 });
-    const again = await client().call(verificationStatusContract, { id: changeset.id });
+    const again = await client().call(verificationStatus, { id: changeset.id });
     expect(again.id).toBe(changeset.id);
   });
 
