@@ -55,6 +55,16 @@ describe("supabase/schemas: one SQL object per file", () => {
       if (where !== "grants.sql") expect(sql, where).not.toMatch(/^\s*(grant|revoke|alter default privileges)\b/im);
     }
   });
+
+  it("API functions (the api folders) never carry the capability prefix that marks an internal helper", async () => {
+    const api = (await sqlFilesUnder(SCHEMAS_DIR)).filter((f) => basename(join(f, "..")) === "api");
+    expect(api.length).toBeGreaterThan(40);
+    for (const file of api) {
+      expect(basename(file, ".sql")).not.toMatch(
+        /^(lock|locks|task|tasks|memory|memories|working|verification|webhook)_/,
+      );
+    }
+  });
 });
 
 // PGlite has pgvector, the Postgres 15 server has not: this comparison is the one that sees the optional embedding

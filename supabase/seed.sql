@@ -6,7 +6,7 @@
 -- Locks: the namespace of calls that name no repo (coord.lock_repo_known accepts it even without the row).
 insert into coord.lock_repos (repo) values ('default') on conflict (repo) do nothing;
 
--- Memory: tunables read by coord.recall, coord.working_add and coord.memory_retention (see docs/MEMORY.md).
+-- Memory: tunables read by coord.recall, coord.add_working_item and coord.archive_memories (see docs/MEMORY.md).
 insert into coord.memory_settings (key, value) values
   ('working_budget_tokens', '4000'),
   ('retention_days', '90'),

@@ -226,7 +226,7 @@ export function verificationCapability(
         status?: string;
         reported_by?: string;
         changeset?: ChangesetView;
-      }>(ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
+      }>(ctx.db, "coord.review_changeset", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
       if (!r.ok) {
         if (r.code === "already_reviewed")
           throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
@@ -264,7 +264,7 @@ export function verificationCapability(
     tool: false,
     run: async (ctx, i) => {
       requireAdmin(ctx.identity, "read the approval queue");
-      return callJson(ctx.db, "coord.verification_approvals", [i.limit]);
+      return callJson(ctx.db, "coord.approval_queue", [i.limit]);
     },
     summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
   });
@@ -285,9 +285,9 @@ export function verificationCapability(
     run: async (ctx) => ({
       ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(
         ctx.db,
-        "coord.verification_policies",
+        "coord.routing_policies",
       )),
-      trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
+      trust: await callJson<Record<string, unknown>>(ctx.db, "coord.get_agent_trust", [ctx.identity.agentId]),
     }),
     summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,
   });

@@ -14,7 +14,7 @@ create table coord.working_items (
   foreign key (agent_id, session_id) references coord.working_sessions (agent_id, session_id) on delete cascade
 );
 comment on table coord.working_items is
-  'Working memory: the active context of one agent session, kept within its token budget by coord.working_add.';
+  'Working memory: the active context of one agent session, kept within its token budget by coord.add_working_item.';
 create index working_items_session_idx on coord.working_items (agent_id, session_id);
 
 alter table coord.working_items enable row level security;

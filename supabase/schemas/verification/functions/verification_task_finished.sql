@@ -17,13 +17,13 @@ begin
     return null;
   end if;
   if new.status = 'completed' then
-    perform coord.verification_record(v_rid, coalesce((new.result->>'passed')::boolean, false), new.result->>'commit_sha',
-                                      coalesce(new.result->>'summary', 'runner reported'), coalesce(new.result, '{}'::jsonb),
-                                      coalesce(old.claimed_by, 'runner'));
+    perform coord.record_result(v_rid, coalesce((new.result->>'passed')::boolean, false), new.result->>'commit_sha',
+                                coalesce(new.result->>'summary', 'runner reported'), coalesce(new.result, '{}'::jsonb),
+                                coalesce(old.claimed_by, 'runner'));
   else
-    perform coord.verification_record(v_rid, false, new.input_data->>'commit_sha',
-                                      format('task %s: %s', new.status, coalesce(new.error_message, 'no message')),
-                                      jsonb_build_object('task_status', new.status), coalesce(old.claimed_by, 'work-queue'));
+    perform coord.record_result(v_rid, false, new.input_data->>'commit_sha',
+                                format('task %s: %s', new.status, coalesce(new.error_message, 'no message')),
+                                jsonb_build_object('task_status', new.status), coalesce(old.claimed_by, 'work-queue'));
   end if;
   return null;
 end;

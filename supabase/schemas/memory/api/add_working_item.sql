@@ -1,4 +1,4 @@
-create function coord.working_add(p_agent_id text, p_session_id text, p jsonb)
+create function coord.add_working_item(p_agent_id text, p_session_id text, p jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -108,7 +108,7 @@ begin
                             'tokens_used', v_used, 'budget_tokens', v_budget, 'evicted', v_evicted, 'cut', v_cut);
 end;
 $$;
-comment on function coord.working_add(text, text, jsonb) is
+comment on function coord.add_working_item(text, text, jsonb) is
   'Adds an item (kind, content, priority 1-5, pinned) to a session''s working memory and compresses it '
   'deterministically to its token budget: near-duplicates merge, long unpinned items are cut to their summary line, '
   'the lowest-value unpinned items move to episodic memory (private, event types working_cut/working_evicted). '

@@ -1,4 +1,4 @@
-create function coord.memory_retention(p_age_days int default null)
+create function coord.archive_memories(p_age_days int default null)
 returns jsonb
 language plpgsql
 security definer
@@ -28,6 +28,6 @@ begin
   return jsonb_build_object('archived', v_moved, 'age_days', v_days);
 end;
 $$;
-comment on function coord.memory_retention(int) is
+comment on function coord.archive_memories(int) is
   'Moves episodic memories unseen and unused for p_age_days (default setting retention_days, 90) to '
   'coord.memories_archive and refreshes statistics. Run on a schedule (pg_cron, or POST /memory/retention).';

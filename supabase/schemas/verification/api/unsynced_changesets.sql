@@ -1,4 +1,4 @@
-create function coord.verification_unsynced(p_limit int)
+create function coord.unsynced_changesets(p_limit int)
 returns jsonb
 language sql
 stable
@@ -8,4 +8,4 @@ as $$
   select coalesce(jsonb_agg(id), '[]'::jsonb)
   from (select id from coord.changesets where check_synced_version < version order by updated_at limit least(greatest(p_limit, 1), 100)) x
 $$;
-comment on function coord.verification_unsynced(int) is 'Changesets whose GitHub check run is behind their state (bounded).';
+comment on function coord.unsynced_changesets(int) is 'Changesets whose GitHub check run is behind their state (bounded).';

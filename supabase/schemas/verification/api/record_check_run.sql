@@ -1,4 +1,4 @@
-create function coord.verification_check_synced(p_changeset_id uuid, p_check_run_id bigint, p_version int)
+create function coord.record_check_run(p_changeset_id uuid, p_check_run_id bigint, p_version int)
 returns jsonb
 language plpgsql
 security definer
@@ -18,5 +18,5 @@ begin
   return jsonb_build_object('check_run_id', c.check_run_id, 'synced_version', c.check_synced_version);
 end;
 $$;
-comment on function coord.verification_check_synced(uuid, bigint, int) is
+comment on function coord.record_check_run(uuid, bigint, int) is
   'Records the GitHub check run of a changeset and the changeset version it now shows (never moves backwards).';

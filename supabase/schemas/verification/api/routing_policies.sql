@@ -1,4 +1,4 @@
-create function coord.verification_policies()
+create function coord.routing_policies()
 returns jsonb
 language sql
 stable
@@ -12,5 +12,5 @@ as $$
       'is_floor', p.is_floor) order by p.id) filter (where p.enabled), '[]'::jsonb))
   from coord.verification_policies p
 $$;
-comment on function coord.verification_policies() is
+comment on function coord.routing_policies() is
   'The enabled routing policies and a version string that changes whenever any policy does (the app caches compiled globs by it).';

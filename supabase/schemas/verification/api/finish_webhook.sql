@@ -1,4 +1,4 @@
-create function coord.webhook_finish(p_source text, p_delivery_id text, p_ok boolean, p_error text)
+create function coord.finish_webhook(p_source text, p_delivery_id text, p_ok boolean, p_error text)
 returns jsonb
 language plpgsql
 security definer
@@ -13,4 +13,4 @@ begin
   return jsonb_build_object('state', case when p_ok then 'processed' else 'failed' end);
 end;
 $$;
-comment on function coord.webhook_finish(text, text, boolean, text) is 'Marks a delivery processed or failed (with a short error, never secrets).';
+comment on function coord.finish_webhook(text, text, boolean, text) is 'Marks a delivery processed or failed (with a short error, never secrets).';

@@ -1,4 +1,4 @@
-create function coord.webhook_receive(p_source text, p_delivery_id text, p_event text, p_action text)
+create function coord.receive_webhook(p_source text, p_delivery_id text, p_event text, p_action text)
 returns jsonb
 language plpgsql
 security definer
@@ -26,6 +26,6 @@ begin
   return jsonb_build_object('process', true, 'state', d.state, 'attempts', d.attempts);
 end;
 $$;
-comment on function coord.webhook_receive(text, text, text, text) is
+comment on function coord.receive_webhook(text, text, text, text) is
   'Stores a verified delivery. process=true when the caller should process it now (new, or a redelivery of a failed '
   'or stalled one); false for a duplicate of one processed or in progress.';

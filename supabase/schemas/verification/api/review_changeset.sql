@@ -1,4 +1,4 @@
-create function coord.verification_review(p_changeset_id uuid, p_approve boolean, p_note text, p_reviewer text)
+create function coord.review_changeset(p_changeset_id uuid, p_approve boolean, p_note text, p_reviewer text)
 returns jsonb
 language plpgsql
 security definer
@@ -29,6 +29,6 @@ begin
   return jsonb_build_object('ok', true, 'changeset', coord.verification_view(p_changeset_id));
 end;
 $$;
-comment on function coord.verification_review(uuid, boolean, text, text) is
+comment on function coord.review_changeset(uuid, boolean, text, text) is
   'Approves or rejects the tier-4 (manual) step of a changeset, once, with a note. The caller must have checked the '
   'reviewer is an admin or an approving GitHub user; this is the only way a tier-4 result completes.';

@@ -1,4 +1,4 @@
-create function coord.verification_approvals(p_limit int)
+create function coord.approval_queue(p_limit int)
 returns jsonb
 language sql
 stable
@@ -13,4 +13,4 @@ as $$
          where r.status = 'awaiting_approval'
          order by r.created_at limit least(greatest(p_limit, 1), 200)) x
 $$;
-comment on function coord.verification_approvals(int) is 'The approval queue: tier-4 changesets waiting for a review, oldest first (bounded).';
+comment on function coord.approval_queue(int) is 'The approval queue: tier-4 changesets waiting for a review, oldest first (bounded).';

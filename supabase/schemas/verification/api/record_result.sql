@@ -1,5 +1,5 @@
-create function coord.verification_record(p_result_id uuid, p_passed boolean, p_commit_sha text, p_summary text,
-                                          p_details jsonb, p_reported_by text)
+create function coord.record_result(p_result_id uuid, p_passed boolean, p_commit_sha text, p_summary text,
+                                    p_details jsonb, p_reported_by text)
 returns jsonb
 language plpgsql
 security definer
@@ -37,6 +37,6 @@ begin
   return jsonb_build_object('ok', true, 'duplicate', false, 'changeset', coord.verification_view(r.changeset_id));
 end;
 $$;
-comment on function coord.verification_record(uuid, boolean, text, text, jsonb, text) is
+comment on function coord.record_result(uuid, boolean, text, text, jsonb, text) is
   'Records an executor''s result for one tier (first result wins; later ones are duplicates). A pass counts only for '
-  'the changeset''s own commit; tier 4 is refused here (only coord.verification_review completes it).';
+  'the changeset''s own commit; tier 4 is refused here (only coord.review_changeset completes it).';

@@ -1,4 +1,4 @@
-create function coord.skill_outcome(p_agent_id text, p_session_id text, p_repo text, p_name text, p_outcome text)
+create function coord.record_skill_outcome(p_agent_id text, p_session_id text, p_repo text, p_name text, p_outcome text)
 returns jsonb
 language plpgsql
 security definer
@@ -25,6 +25,6 @@ begin
                             'success_rate', round(((m.success_count + 1) / (m.success_count + m.failure_count + 2))::numeric, 3));
 end;
 $$;
-comment on function coord.skill_outcome(text, text, text, text, text) is
+comment on function coord.record_skill_outcome(text, text, text, text, text) is
   'Records one use of a skill and its outcome (success, failure, partial). Recall ranks skills by a Laplace-smoothed '
   'success rate (s+1)/(s+f+2), so a procedure that keeps failing sinks.';

@@ -1,4 +1,4 @@
-create function coord.verification_check_claim(p_changeset_id uuid)
+create function coord.claim_check_run(p_changeset_id uuid)
 returns jsonb
 language plpgsql
 security definer
@@ -16,5 +16,5 @@ begin
   return jsonb_build_object('create', v_granted);
 end;
 $$;
-comment on function coord.verification_check_claim(uuid) is
+comment on function coord.claim_check_run(uuid) is
   'Claims the right to create a changeset''s GitHub check run (one creator across hosts); create=false: another host is creating it.';

@@ -1,4 +1,4 @@
-create function coord.working_context(p_agent_id text, p_session_id text)
+create function coord.get_working_context(p_agent_id text, p_session_id text)
 returns jsonb
 language sql
 stable
@@ -15,5 +15,5 @@ as $$
                                         order by pinned desc, priority desc, updated_at desc, id desc)
                          from coord.working_items where agent_id = p_agent_id and session_id = p_session_id), '[]'::jsonb))
 $$;
-comment on function coord.working_context(text, text) is
+comment on function coord.get_working_context(text, text) is
   'One session''s whole working memory, pinned and most important first, newest first within a priority.';

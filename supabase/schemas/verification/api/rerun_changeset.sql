@@ -1,4 +1,4 @@
-create function coord.verification_rerun(p_repo text, p_commit_sha text)
+create function coord.rerun_changeset(p_repo text, p_commit_sha text)
 returns jsonb
 language plpgsql
 security definer
@@ -24,5 +24,5 @@ begin
   return jsonb_build_object('ok', true, 'reset', v_n, 'changeset', coord.verification_view(v_id));
 end;
 $$;
-comment on function coord.verification_rerun(text, text) is
+comment on function coord.rerun_changeset(text, text) is
   'GitHub asked to re-run the check of a commit: a failed tier-1 (GitHub Actions) result goes back to pending so it can be dispatched again.';

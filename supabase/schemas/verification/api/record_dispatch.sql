@@ -1,4 +1,4 @@
-create function coord.verification_started(p_result_id uuid, p_external_id text, p_error text)
+create function coord.record_dispatch(p_result_id uuid, p_external_id text, p_error text)
 returns jsonb
 language plpgsql
 security definer
@@ -22,6 +22,6 @@ begin
   return jsonb_build_object('updated', found);
 end;
 $$;
-comment on function coord.verification_started(uuid, text, text) is
+comment on function coord.record_dispatch(uuid, text, text) is
   'Marks a tier as started by its executor (workflow dispatched, sandbox created) with the executor''s id, or keeps it '
   'pending with the dispatch error as its summary.';

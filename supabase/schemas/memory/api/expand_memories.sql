@@ -1,4 +1,4 @@
-create function coord.memory_details(p_agent_id text, p_session_id text, p_ids bigint[])
+create function coord.expand_memories(p_agent_id text, p_session_id text, p_ids bigint[])
 returns jsonb
 language plpgsql
 security definer
@@ -37,6 +37,6 @@ begin
                         '[]'::jsonb));
 end;
 $$;
-comment on function coord.memory_details(text, text, bigint[]) is
+comment on function coord.expand_memories(text, text, bigint[]) is
   'Expands memories by id (hot or archived) the caller may see, counting a use of each; unknown or invisible ids '
   'are listed as missing.';

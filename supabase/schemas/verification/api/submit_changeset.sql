@@ -1,4 +1,4 @@
-create function coord.verification_submit(p jsonb)
+create function coord.submit_changeset(p jsonb)
 returns jsonb
 language plpgsql
 security definer
@@ -120,7 +120,7 @@ begin
   return coord.verification_view(v_id) || jsonb_build_object('existing', false);
 end;
 $$;
-comment on function coord.verification_submit(jsonb) is
+comment on function coord.submit_changeset(jsonb) is
   'Records a changeset with the routing the app computed (base tier, floor, matched policies), applies the submitter''s '
   'trust, creates one result row per required tier (tier 0 from the inline checks, tiers 2/3 as verify:* tasks on '
   'the work queue, tier 4 awaiting approval) and answers the changeset. A commit already recorded answers its changeset.';
