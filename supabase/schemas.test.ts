@@ -2,7 +2,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { basename, join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPgliteDb } from "../functions-src/db/pglite.ts";
-import type { Db } from "../functions-src/db/port.ts";
+import { callJson, type Db } from "../functions-src/db/port.ts";
+import { CompiledPolicies, type Policy } from "../functions-src/verification/routing.ts";
 import {
   diffComments,
   diffDefinitions,
@@ -63,6 +64,25 @@ describe("supabase/schemas: one SQL object per file", () => {
       expect(basename(file, ".sql")).not.toMatch(
         /^(lock|locks|task|tasks|memory|memories|working|verification|webhook)_/,
       );
+    }
+  });
+
+  it("routes the gateway's own SQL as sensitive (tier 4) with the default policies of seed.sql", async () => {
+    const db = await pgliteFromTemplate();
+    try {
+      const p = await callJson<{ version: string; policies: Policy[] }>(db, "coord.routing_policies");
+      const policies = new CompiledPolicies(p.version, p.policies);
+      for (const path of [
+        "supabase/schemas/verification/api/submit_changeset.sql",
+        "supabase/schemas/verification/tables/verification_policies.sql",
+        "supabase/schemas/grants.sql",
+      ]) {
+        expect(policies.route([{ path, status: "modified" }]).base_tier, path).toBe(4);
+      }
+      const other = policies.route([{ path: "supabase/schemas/work/api/claim_tasks.sql", status: "modified" }]);
+      expect(other.base_tier).toBe(2);
+    } finally {
+      await db.close();
     }
   });
 });

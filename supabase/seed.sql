@@ -29,5 +29,6 @@ insert into coord.verification_policies (id, description, patterns, min_tier, is
   ('sensitive', 'Auth, secrets (.env*, keys, certificates), CI workflows, CODEOWNERS, the gateway''s own policies',
    array['**/.env*', '**/*.pem', '**/*.key', '**/*.p12', '**/*.pfx', '**/*.crt', '**/id_rsa*', '**/id_ed25519*',
          '.github/workflows/**', '**/CODEOWNERS', '**/auth/**', '**/identity/**', 'functions-src/verification/**',
-         'supabase/seed.sql', '**/*verification*.sql'], 4, true)
+         'supabase/seed.sql', '**/*verification*.sql', 'supabase/schemas/verification/**',
+         'supabase/schemas/grants.sql'], 4, true)
 on conflict (id) do nothing;
