@@ -1,11 +1,12 @@
--- Default policies and reference data. Applied after the migrations by `npm start`, the test suites and
--- `supabase db reset`; every statement is idempotent so it can run on every start.
---
--- The foundation has no reference data yet. Capabilities append theirs here (for example the verification
--- gateway's default routing policies), each block guarded by `on conflict do nothing`.
-select 1;
+-- Default reference data: rows the schema expects to find, each block idempotent (`on conflict do nothing`) so it
+-- runs on every start and never overwrites what an operator changed. Applied after the migrations by `npm start`,
+-- `npm run migrate`, the test suites, `supabase db reset` and `supabase db push --include-seed`. Tables, functions and
+-- privileges are not here: they live in supabase/schemas.
 
--- Memory: tunables read by coord.recall, coord.working_add and coord.memory_retention (see docs/MEMORY.md).
+-- Locks: the namespace of calls that name no repo (coord.lock_repo_known accepts it even without the row).
+insert into coord.lock_repos (repo) values ('default') on conflict (repo) do nothing;
+
+-- Memory: tunables read by coord.recall, coord.add_working_item and coord.archive_memories (see docs/MEMORY.md).
 insert into coord.memory_settings (key, value) values
   ('working_budget_tokens', '4000'),
   ('retention_days', '90'),
@@ -28,5 +29,6 @@ insert into coord.verification_policies (id, description, patterns, min_tier, is
   ('sensitive', 'Auth, secrets (.env*, keys, certificates), CI workflows, CODEOWNERS, the gateway''s own policies',
    array['**/.env*', '**/*.pem', '**/*.key', '**/*.p12', '**/*.pfx', '**/*.crt', '**/id_rsa*', '**/id_ed25519*',
          '.github/workflows/**', '**/CODEOWNERS', '**/auth/**', '**/identity/**', 'functions-src/verification/**',
-         'supabase/seed.sql', '**/*verification*.sql'], 4, true)
+         'supabase/seed.sql', '**/*verification*.sql', 'supabase/schemas/verification/**',
+         'supabase/schemas/grants.sql'], 4, true)
 on conflict (id) do nothing;

@@ -48,7 +48,7 @@ export async function remember(
   }
   const session = ctx.identity.sessionId!;
   const content = input.details ? `${input.summary}\n${input.details}` : input.summary;
-  const r = await callJson<z.output<typeof RememberOut> | Refusal>(ctx.db, "coord.working_add", [
+  const r = await callJson<z.output<typeof RememberOut> | Refusal>(ctx.db, "coord.add_working_item", [
     agentId,
     session,
     compact({
@@ -85,7 +85,7 @@ export async function recall(ctx: OpContext, input: z.output<typeof RecallIn>): 
 
 /** Expands memories by id; 404 when none of them exists for this caller. */
 export async function details(ctx: OpContext, ids: number[]): Promise<z.output<typeof DetailsOut>> {
-  const r = await callJson<z.output<typeof DetailsOut>>(ctx.db, "coord.memory_details", [
+  const r = await callJson<z.output<typeof DetailsOut>>(ctx.db, "coord.expand_memories", [
     ctx.identity.agentId,
     ctx.identity.sessionId,
     ids,
@@ -102,7 +102,7 @@ export async function details(ctx: OpContext, ids: number[]): Promise<z.output<t
 
 /** The caller's session working memory. */
 export function context(ctx: OpContext): Promise<z.output<typeof ContextOut>> {
-  return callJson(ctx.db, "coord.working_context", [ctx.identity.agentId, ctx.identity.sessionId!]);
+  return callJson(ctx.db, "coord.get_working_context", [ctx.identity.agentId, ctx.identity.sessionId!]);
 }
 
 /** Records an outcome of using a skill. */
@@ -110,7 +110,7 @@ export async function skillOutcome(
   ctx: OpContext,
   input: z.output<typeof SkillOutcomeIn>,
 ): Promise<z.output<typeof SkillOutcomeOut>> {
-  const r = await callJson<z.output<typeof SkillOutcomeOut> | Refusal>(ctx.db, "coord.skill_outcome", [
+  const r = await callJson<z.output<typeof SkillOutcomeOut> | Refusal>(ctx.db, "coord.record_skill_outcome", [
     ctx.identity.agentId,
     ctx.identity.sessionId,
     input.repo ?? "",
@@ -133,5 +133,5 @@ export function retention(
   ctx: Pick<OpContext, "db">,
   ageDays: number | undefined,
 ): Promise<z.output<typeof RetentionOut>> {
-  return callJson(ctx.db, "coord.memory_retention", [ageDays ?? null]);
+  return callJson(ctx.db, "coord.archive_memories", [ageDays ?? null]);
 }

@@ -127,13 +127,13 @@ forEachDatabase("working memory properties", (get) => {
             const content = a.multiline
               ? `${marker} ${a.words.slice(0, 5).join(" ")}\n${body} see src/${a.words[0]}.ts`
               : `${marker} ${body}`;
-            const before = await callJson<Context>(db, "coord.working_context", [agent, session]);
-            const r = await callJson<AddResult>(db, "coord.working_add", [
+            const before = await callJson<Context>(db, "coord.get_working_context", [agent, session]);
+            const r = await callJson<AddResult>(db, "coord.add_working_item", [
               agent,
               session,
               { content, kind: a.kind, priority: a.priority, pinned: a.pinned, budget_tokens: budget },
             ]);
-            const after = await callJson<Context>(db, "coord.working_context", [agent, session]);
+            const after = await callJson<Context>(db, "coord.get_working_context", [agent, session]);
             const outcome = r.ok === false ? "refused" : r.status;
             statuses[outcome] = (statuses[outcome] ?? 0) + 1;
             if (r.ok === false) {
@@ -193,7 +193,11 @@ forEachDatabase("working memory properties", (get) => {
   it("compresses deterministically: cut long items first, then evict the lowest priority", async () => {
     const db = get().db;
     const add = (content: string, extra: Record<string, unknown> = {}) =>
-      callJson<AddResult>(db, "coord.working_add", ["det-agent", "det", { content, budget_tokens: 100, ...extra }]);
+      callJson<AddResult>(db, "coord.add_working_item", [
+        "det-agent",
+        "det",
+        { content, budget_tokens: 100, ...extra },
+      ]);
     await add("Goal: migrate the billing worker to the new queue", { kind: "goal", pinned: true, priority: 5 });
     const low = await add(
       "note: the staging dashboard is slow on Mondays because the nightly report job still holds its connections open until about ten",
@@ -206,7 +210,7 @@ forEachDatabase("working memory properties", (get) => {
     expect(long.cut).toEqual([{ id: long.id, memory_id: expect.any(Number) }]);
     const ctx = await callJson<{ items: Array<{ id: number; content: string; cut: boolean }> }>(
       db,
-      "coord.working_context",
+      "coord.get_working_context",
       ["det-agent", "det"],
     );
     expect(ctx.items.find((i) => i.id === long.id)).toMatchObject({

@@ -182,7 +182,7 @@ export const reviewChangeset = defineOperation({
       status?: string;
       reported_by?: string;
       changeset?: ChangesetView;
-    }>(ctx.db, "coord.verification_review", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
+    }>(ctx.db, "coord.review_changeset", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
     if (!r.ok) {
       if (r.code === "already_reviewed")
         throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
@@ -220,7 +220,7 @@ export const listApprovals = defineOperation({
   http: { method: "GET", path: "/approvals" },
   tool: false,
   access: "admin",
-  run: (ctx, i) => callJson(ctx.db, "coord.verification_approvals", [i.limit]),
+  run: (ctx, i) => callJson(ctx.db, "coord.approval_queue", [i.limit]),
   summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
 });
 
@@ -241,9 +241,9 @@ export const listPolicies = defineOperation({
   run: async (ctx) => ({
     ...(await callJson<{ version: string; policies: Array<z.output<typeof Policy>> }>(
       ctx.db,
-      "coord.verification_policies",
+      "coord.routing_policies",
     )),
-    trust: await callJson<Record<string, unknown>>(ctx.db, "coord.verification_trust", [ctx.identity.agentId]),
+    trust: await callJson<Record<string, unknown>>(ctx.db, "coord.get_agent_trust", [ctx.identity.agentId]),
   }),
   summarize: (o) => `${o.policies.length} policies (version ${o.version.slice(0, 8)})`,
 });

@@ -9,7 +9,7 @@ const mod = (path: string): ChangedFile => ({ path, status: "modified" });
 forEachDatabase("verification routing (default policies from seed.sql)", (get) => {
   let policies: CompiledPolicies;
   beforeAll(async () => {
-    const p = await callJson<{ version: string; policies: Policy[] }>(get().db, "coord.verification_policies");
+    const p = await callJson<{ version: string; policies: Policy[] }>(get().db, "coord.routing_policies");
     policies = new CompiledPolicies(p.version, p.policies);
   });
 

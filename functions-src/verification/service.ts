@@ -100,7 +100,7 @@ export class VerificationService {
 
   /** The enabled policies, compiled once per policy version. */
   async policies(): Promise<CompiledPolicies> {
-    const p = await callJson<{ version: string; policies: Policy[] }>(this.db, "coord.verification_policies");
+    const p = await callJson<{ version: string; policies: Policy[] }>(this.db, "coord.routing_policies");
     if (this.compiled?.version !== p.version) this.compiled = new CompiledPolicies(p.version, p.policies);
     return this.compiled;
   }
@@ -121,7 +121,7 @@ export class VerificationService {
     this.checkRepo(input.repo);
     const routing = (await this.policies()).route(input.files);
     const statics = runStaticChecks(input.files);
-    const view = await callJson<ChangesetView>(this.db, "coord.verification_submit", [
+    const view = await callJson<ChangesetView>(this.db, "coord.submit_changeset", [
       {
         source: input.source,
         repo: input.repo,
@@ -203,16 +203,16 @@ export class VerificationService {
   private async started(resultId: string, start: () => Promise<string | null>): Promise<void> {
     try {
       const externalId = await start();
-      await callJson(this.db, "coord.verification_started", [resultId, externalId, null]);
+      await callJson(this.db, "coord.record_dispatch", [resultId, externalId, null]);
     } catch (err) {
       const message = (err as Error).message.slice(0, 500);
       this.log.warn("verification: executor did not start", { result_id: resultId, error: message });
-      await callJson(this.db, "coord.verification_started", [resultId, null, `executor did not start: ${message}`]);
+      await callJson(this.db, "coord.record_dispatch", [resultId, null, `executor did not start: ${message}`]);
     }
   }
 
   async status(id: string): Promise<ChangesetView | null> {
-    return callJson<ChangesetView | null>(this.db, "coord.verification_status", [id]);
+    return callJson<ChangesetView | null>(this.db, "coord.get_changeset", [id]);
   }
 
   /** Brings every changeset's check run up to date; concurrent calls coalesce into one more pass. */
@@ -226,7 +226,7 @@ export class VerificationService {
       try {
         do {
           this.syncAgain = false;
-          const ids = await callJson<string[]>(this.db, "coord.verification_unsynced", [100]);
+          const ids = await callJson<string[]>(this.db, "coord.unsynced_changesets", [100]);
           for (const id of ids) await this.syncCheckRun(id);
         } while (this.syncAgain);
       } finally {
@@ -243,12 +243,12 @@ export class VerificationService {
     try {
       let checkId = view.check_run_id;
       if (checkId === null) {
-        if (!(await callJson<{ create: boolean }>(this.db, "coord.verification_check_claim", [id])).create) return;
+        if (!(await callJson<{ create: boolean }>(this.db, "coord.claim_check_run", [id])).create) return;
         checkId = await this.github.createCheckRun(view.repo, view.installation_id, body);
       } else {
         await this.github.updateCheckRun(view.repo, view.installation_id, checkId, body);
       }
-      await callJson(this.db, "coord.verification_check_synced", [id, checkId, view.version]);
+      await callJson(this.db, "coord.record_check_run", [id, checkId, view.version]);
     } catch (err) {
       // Left unsynced: the next result, webhook or notification retries it.
       this.log.warn("verification: check run not updated", { changeset_id: id, error: (err as Error).message });

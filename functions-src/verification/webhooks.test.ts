@@ -451,7 +451,7 @@ forEachDatabase("verification webhooks", (get) => {
       await get().db.query(
         "insert into coord.agent_trust (agent_id, passes, decayed_at) values ('veteran', 40, now() - interval '30 days')",
       );
-      const [{ t }] = (await get().db.query<{ t: any }>("select coord.verification_trust('veteran') as t")) as [
+      const [{ t }] = (await get().db.query<{ t: any }>("select coord.get_agent_trust('veteran') as t")) as [
         { t: any },
       ];
       expect(Number(t.passes)).toBeCloseTo(20, 1);
@@ -467,9 +467,7 @@ forEachDatabase("verification webhooks", (get) => {
         reverts_commit: original,
         files: [{ path: "src/x.ts", status: "modified" }],
       });
-      const [{ a }] = (await get().db.query<{ a: any }>("select coord.verification_trust('author') as a")) as [
-        { a: any },
-      ];
+      const [{ a }] = (await get().db.query<{ a: any }>("select coord.get_agent_trust('author') as a")) as [{ a: any }];
       expect(Number(a.reverts)).toBeCloseTo(1, 2);
     });
 

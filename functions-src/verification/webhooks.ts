@@ -108,7 +108,7 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       const run = any.check_run;
       if (run?.name !== svc.config.checkName) return;
       if (p.action === "rerequested") {
-        const r = await callJson<{ ok: boolean; reset: number; changeset?: any }>(svc.db, "coord.verification_rerun", [
+        const r = await callJson<{ ok: boolean; reset: number; changeset?: any }>(svc.db, "coord.rerun_changeset", [
           repo,
           run.head_sha,
         ]);
@@ -116,10 +116,10 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       } else if (p.action === "requested_action") {
         const id = any.requested_action?.identifier;
         if (id !== "approve" && id !== "reject") return;
-        const cs = await callJson<{ id: string } | null>(svc.db, "coord.verification_find", [repo, run.head_sha]);
+        const cs = await callJson<{ id: string } | null>(svc.db, "coord.find_changeset", [repo, run.head_sha]);
         if (!cs) return;
         // GitHub shows check-run actions only to users with write access to the repository.
-        await callJson(svc.db, "coord.verification_review", [
+        await callJson(svc.db, "coord.review_changeset", [
           cs.id,
           id === "approve",
           `via GitHub check run`,
@@ -132,7 +132,7 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       const run = any.workflow_run;
       if (p.action !== "completed" || !SHA.test(run?.head_sha ?? "")) return;
       if (!String(run.path ?? "").endsWith(`/${svc.config.workflow}`)) return;
-      await callJson(svc.db, "coord.verification_workflow_run", [
+      await callJson(svc.db, "coord.record_workflow_run", [
         repo,
         run.head_sha,
         run.id,
@@ -190,7 +190,7 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
       }
       if (event === "ping") return c.json({ status: "pong" }, 200);
       const action = typeof payload.action === "string" ? payload.action.slice(0, 64) : null;
-      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", [
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.receive_webhook", [
         "github",
         delivery,
         event,
@@ -200,10 +200,10 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
       defer(c, async () => {
         try {
           await processGitHubEvent(svc, event, payload);
-          await callJson(svc.db, "coord.webhook_finish", ["github", delivery, true, null]);
+          await callJson(svc.db, "coord.finish_webhook", ["github", delivery, true, null]);
         } catch (err) {
           svc.log.warn("verification: delivery failed", { delivery, event, error: (err as Error).message });
-          await callJson(svc.db, "coord.webhook_finish", ["github", delivery, false, (err as Error).message]);
+          await callJson(svc.db, "coord.finish_webhook", ["github", delivery, false, (err as Error).message]);
         }
         await svc.syncCheckRuns();
       });
@@ -244,7 +244,7 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
         );
       }
       const id = headers["webhook-id"].slice(0, 200);
-      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.webhook_receive", [
+      const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.receive_webhook", [
         "callback",
         id,
         "result",
@@ -254,14 +254,14 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
       const b = parsed.data;
       const rec = await callJson<{ ok: boolean; code?: string; changeset?: { id: string; state: string } }>(
         svc.db,
-        "coord.verification_record",
+        "coord.record_result",
         [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"],
       ).catch(async (err) => {
         // Marked failed, so the sender's retry of this message id is processed again rather than answered "duplicate".
-        await callJson(svc.db, "coord.webhook_finish", ["callback", id, false, "recording failed"]).catch(() => {});
+        await callJson(svc.db, "coord.finish_webhook", ["callback", id, false, "recording failed"]).catch(() => {});
         throw err;
       });
-      await callJson(svc.db, "coord.webhook_finish", ["callback", id, rec.ok, rec.ok ? null : rec.code]);
+      await callJson(svc.db, "coord.finish_webhook", ["callback", id, rec.ok, rec.ok ? null : rec.code]);
       if (!rec.ok) {
         throw rec.code === "manual_tier"
           ? new ApiError(403, "manual_tier", "Tier 4 is completed only by an admin review or GitHub's Approve action.")

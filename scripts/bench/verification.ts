@@ -41,7 +41,7 @@ async function routingRows(ctx: BenchContext): Promise<BenchRow[]> {
   const db = await createPgliteDb();
   try {
     await migrate(db);
-    const p = await callJson<{ version: string; policies: Policy[] }>(db, "coord.verification_policies");
+    const p = await callJson<{ version: string; policies: Policy[] }>(db, "coord.routing_policies");
     const compileStart = performance.now();
     const policies = new CompiledPolicies(p.version, p.policies);
     const compileMs = performance.now() - compileStart;
@@ -82,7 +82,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         raw = await runLoad(
           8,
           () =>
-            callJson(database.db, "coord.webhook_receive", [
+            callJson(database.db, "coord.receive_webhook", [
               "github",
               `raw-${++m}-${Date.now()}`,
               "workflow_run",
@@ -90,7 +90,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
             ]),
           { durationMs: 3000 * ctx.scale },
         );
-        rows.push(row("webhook_receive (store delivery)", "sql", kind, 8, raw));
+        rows.push(row("receive_webhook (store delivery)", "sql", kind, 8, raw));
       }
       // Latency as GitHub sees it (one delivery at a time), then throughput under a burst.
       for (const conc of [1, 8]) {

@@ -1,0 +1,18 @@
+create function coord.emit(p_kind text, p_agent_id text, p_session_id text, p_subject text, p_data jsonb default '{}'::jsonb)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into coord.events (kind, agent_id, session_id, subject, data)
+  values (p_kind, p_agent_id, p_session_id, p_subject, coalesce(p_data, '{}'::jsonb));
+  -- One channel per capability (coord_lock, coord_task, ...). The payload stays small: NOTIFY caps it at 8000 bytes.
+  perform pg_notify(
+    'coord_' || split_part(p_kind, '.', 1),
+    json_build_object('kind', p_kind, 'agent_id', p_agent_id, 'subject', left(p_subject, 1024))::text
+  );
+end;
+$$;
+comment on function coord.emit(text, text, text, text, jsonb) is
+  'Records one event and announces it with pg_notify on channel coord_<capability>. Called inside the '
+  'transaction of the change it describes, so the event exists exactly when the change does.';

@@ -1,0 +1,16 @@
+create table coord.events (
+  id          bigint generated always as identity primary key,
+  occurred_at timestamptz not null default now(),
+  kind        text not null check (kind ~ '^[a-z_]+\.[a-z_.]+$'),
+  agent_id    text,
+  session_id  text,
+  subject     text,
+  data        jsonb not null default '{}'::jsonb
+);
+comment on table coord.events is
+  'Append-only log of every state change (kind like lock.acquired, task.completed). Never holds secrets: callers '
+  'write identifiers and outcomes, not request bodies.';
+create index events_kind_idx on coord.events (kind, id);
+create index events_subject_idx on coord.events (subject, id) where subject is not null;
+
+alter table coord.events enable row level security;

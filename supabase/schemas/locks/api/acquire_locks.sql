@@ -1,0 +1,92 @@
+create function coord.acquire_locks(p_repo text, p_agent_id text, p_session_id text, p_keys text[],
+                                    p_reason text, p_ttl_seconds int)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_keys text[];
+  v_now timestamptz;
+  v_conflicts jsonb;
+  v_locks jsonb;
+  v_bad text;
+  r record;
+begin
+  select array_agg(distinct k order by k) into v_keys from unnest(p_keys) as k;
+  if v_keys is null or cardinality(v_keys) > 50 then
+    return jsonb_build_object('ok', false, 'code', 'invalid_input', 'message', 'send 1 to 50 keys');
+  end if;
+  select k into v_bad from unnest(v_keys) as k where not coord.lock_key_valid(k) limit 1;
+  if found then
+    return jsonb_build_object('ok', false, 'code', 'invalid_key', 'key', v_bad);
+  end if;
+  if p_ttl_seconds is null or p_ttl_seconds not between 60 and 28800 then
+    return jsonb_build_object('ok', false, 'code', 'invalid_input', 'message', 'ttl must be 1 to 480 minutes');
+  end if;
+
+  -- Before any advisory lock: two first acquires in a new repo wait on each other here, never in a cycle.
+  if not coord.lock_repo_known(p_repo) then
+    insert into coord.lock_repos (repo) values (p_repo) on conflict do nothing;
+  end if;
+
+  perform coord.lock_guard(p_repo, v_keys);
+  v_now := clock_timestamp();
+
+  -- Expired rows we hold the exclusive cover for (the keys themselves, the contents of requested scopes).
+  -- Expired ancestor scopes are only read as expired, not deleted: we hold them shared.
+  for r in
+    delete from coord.locks x
+     using unnest(v_keys) as k
+     where x.repo = p_repo and x.expires_at <= v_now
+       and (x.key = k or (right(k, 1) = '/' and x.key > k collate "C" and x.key < (left(k, -1) || '0') collate "C"))
+    returning x.*
+  loop
+    perform coord.emit('lock.expired', r.agent_id, r.session_id, r.key,
+                       jsonb_build_object('repo', p_repo, 'token', r.token, 'expires_at', r.expires_at));
+  end loop;
+
+  select jsonb_agg(coord.lock_json(c) order by c.key) into v_conflicts
+    from coord.lock_conflicts(p_repo, v_keys, v_now) c
+   where c.agent_id <> p_agent_id;
+  if v_conflicts is not null then
+    return jsonb_build_object('ok', false, 'code', 'lock_conflict', 'conflicts', v_conflicts, 'now', v_now);
+  end if;
+
+  with up as (
+    insert into coord.locks as l (repo, key, agent_id, session_id, reason, token, ttl_seconds,
+                                  acquired_at, renewed_at, expires_at)
+    select p_repo, k, p_agent_id, p_session_id, p_reason, coord.next_fencing_token(), p_ttl_seconds,
+           v_now, v_now, v_now + make_interval(secs => p_ttl_seconds)
+      from unnest(v_keys) as k
+     order by k
+    on conflict (repo, key) do update
+      set session_id = excluded.session_id,
+          reason = coalesce(excluded.reason, l.reason),
+          ttl_seconds = excluded.ttl_seconds,
+          renewed_at = excluded.renewed_at,
+          expires_at = excluded.expires_at
+      where l.agent_id = excluded.agent_id
+    returning l.*
+  )
+  select jsonb_agg(coord.lock_json(up) || jsonb_build_object('refreshed', up.acquired_at <> v_now) order by up.key)
+    into v_locks from up;
+  if coalesce(jsonb_array_length(v_locks), 0) <> cardinality(v_keys) then
+    -- Unreachable while every writer takes lock_guard: a live row of another agent would have been a conflict.
+    raise exception 'lock invariant violated while acquiring % in %', v_keys, p_repo;
+  end if;
+
+  for r in select * from jsonb_array_elements(v_locks) as e(j) loop
+    perform coord.emit(case when (r.j ->> 'refreshed')::boolean then 'lock.refreshed' else 'lock.acquired' end,
+                       p_agent_id, p_session_id, r.j ->> 'key',
+                       jsonb_build_object('repo', p_repo, 'token', (r.j ->> 'token')::bigint,
+                                          'expires_at', r.j -> 'expires_at', 'reason', p_reason));
+  end loop;
+  return jsonb_build_object('ok', true, 'repo', p_repo, 'locks', v_locks);
+end;
+$$;
+comment on function coord.acquire_locks(text, text, text, text[], text, int) is
+  'All-or-nothing acquire of up to 50 keys for an agent (and its session lease). Answers {ok:true, locks:[{key, '
+  'token, expires_at, refreshed}]} or {ok:false, code:lock_conflict, conflicts:[live overlapping locks of other '
+  'agents], now}. Re-acquiring an own lock refreshes it and keeps its token; a new grant takes a new fencing token. '
+  'Sweeps expired rows it covers. Deadlock-free under any concurrency (see coord.lock_guard).';

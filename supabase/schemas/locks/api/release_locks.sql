@@ -1,0 +1,73 @@
+create function coord.release_locks(p_repo text, p_agent_id text, p_keys text[], p_force boolean default false)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_keys text[];
+  v_now timestamptz;
+  v_foreign jsonb;
+  v_released jsonb;
+  v_not_held jsonb;
+  r record;
+begin
+  if not coord.lock_repo_known(p_repo) then
+    return jsonb_build_object('ok', false, 'code', 'unknown_repo');
+  end if;
+  select array_agg(distinct k order by k) into v_keys from unnest(p_keys) as k;
+  if v_keys is null or cardinality(v_keys) > 50 then
+    return jsonb_build_object('ok', false, 'code', 'invalid_input', 'message', 'send 1 to 50 keys');
+  end if;
+
+  perform coord.lock_guard(p_repo, v_keys);
+  v_now := clock_timestamp();
+
+  -- All or nothing: a key held by someone else refuses the whole call unless forced.
+  if not p_force then
+    select jsonb_agg(coord.lock_json(l) order by l.key) into v_foreign
+      from coord.locks l
+     where l.repo = p_repo and l.key = any(v_keys) and l.expires_at > v_now and l.agent_id <> p_agent_id;
+    if v_foreign is not null then
+      return jsonb_build_object('ok', false, 'code', 'not_holder', 'held', v_foreign);
+    end if;
+  end if;
+
+  v_released := '[]'::jsonb;
+  for r in
+    delete from coord.locks l
+     where l.repo = p_repo and l.key = any(v_keys) and (p_force or l.agent_id = p_agent_id)
+    returning l.*
+  loop
+    if r.expires_at <= v_now then
+      perform coord.emit('lock.expired', r.agent_id, r.session_id, r.key,
+                         jsonb_build_object('repo', p_repo, 'token', r.token, 'expires_at', r.expires_at));
+      continue;
+    end if;
+    if r.agent_id = p_agent_id then
+      perform coord.emit('lock.released', p_agent_id, r.session_id, r.key,
+                         jsonb_build_object('repo', p_repo, 'token', r.token));
+    else
+      perform coord.emit('lock.force_released', p_agent_id, null, r.key,
+                         jsonb_build_object('repo', p_repo, 'token', r.token, 'holder', r.agent_id));
+    end if;
+    v_released := v_released || jsonb_build_object('key', r.key, 'token', r.token, 'holder', r.agent_id);
+  end loop;
+
+  -- For each key not released: who (if anyone) holds a lock covering it now, e.g. your own scope src/.
+  select jsonb_agg(jsonb_build_object('key', k, 'held_by', (
+           select jsonb_build_object('agent_id', c.agent_id, 'key', c.key, 'expires_at', c.expires_at)
+             from coord.lock_conflicts(p_repo, array[k], v_now) c
+            order by length(c.key) limit 1)) order by k)
+    into v_not_held
+    from unnest(v_keys) as k
+   where not exists (select 1 from jsonb_array_elements(v_released) e where e.value ->> 'key' = k);
+
+  return jsonb_build_object('ok', true, 'repo', p_repo, 'released', v_released,
+                            'not_held', coalesce(v_not_held, '[]'::jsonb), 'released_at', v_now);
+end;
+$$;
+comment on function coord.release_locks(text, text, text[], boolean) is
+  'Releases the agent''s live locks on exactly these keys (p_force: anyone''s, recorded as lock.force_released). '
+  'Refuses the whole call with not_holder when another agent holds one of them and p_force is false. Answers '
+  'released:[{key, token, holder}], not_held:[{key, held_by}] and released_at.';

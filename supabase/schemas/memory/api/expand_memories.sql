@@ -1,0 +1,42 @@
+create function coord.expand_memories(p_agent_id text, p_session_id text, p_ids bigint[])
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_found jsonb;
+begin
+  -- Expanding a memory is what "using" it means: it feeds the use count that recall's ranking reads.
+  with used as (
+    update coord.memories m set use_count = use_count + 1, last_used_at = now()
+     where m.id = any(p_ids) and (m.visibility = 'shared' or m.agent_id = p_agent_id)
+    returning m.*, null::timestamptz as archived_at
+  ), archived as (
+    select a.* from coord.memories_archive a
+     where a.id = any(p_ids) and (a.visibility = 'shared' or a.agent_id = p_agent_id)
+  ), rows as (
+    select id, layer, repo, visibility, agent_id, event_type, name, summary, details, outcome, lessons, tags, steps,
+           preconditions, file_paths, commit_sha, task_id, occurrences, use_count, success_count, failure_count,
+           created_at, last_seen_at, archived_at from used
+    union all
+    select id, layer, repo, visibility, agent_id, event_type, name, summary, details, outcome, lessons, tags, steps,
+           preconditions, file_paths, commit_sha, task_id, occurrences, use_count, success_count, failure_count,
+           created_at, last_seen_at, archived_at from archived
+  )
+  select coalesce(jsonb_agg(jsonb_strip_nulls(to_jsonb(r)) order by r.id), '[]'::jsonb) into v_found from rows r;
+
+  if jsonb_array_length(v_found) > 0 then
+    perform coord.emit('memory.used', p_agent_id, p_session_id,
+                       (select string_agg(e->>'id', ',') from jsonb_array_elements(v_found) e), '{}'::jsonb);
+  end if;
+  return jsonb_build_object(
+    'memories', v_found,
+    'missing', coalesce((select jsonb_agg(i) from unnest(p_ids) i
+                          where not exists (select 1 from jsonb_array_elements(v_found) e where (e->>'id')::bigint = i)),
+                        '[]'::jsonb));
+end;
+$$;
+comment on function coord.expand_memories(text, text, bigint[]) is
+  'Expands memories by id (hot or archived) the caller may see, counting a use of each; unknown or invisible ids '
+  'are listed as missing.';

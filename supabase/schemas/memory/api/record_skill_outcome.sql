@@ -1,0 +1,30 @@
+create function coord.record_skill_outcome(p_agent_id text, p_session_id text, p_repo text, p_name text, p_outcome text)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  m coord.memories;
+begin
+  update coord.memories
+     -- A partial outcome counts half a success and half a failure.
+     set success_count = success_count + case p_outcome when 'success' then 1 when 'partial' then 0.5 else 0 end,
+         failure_count = failure_count + case p_outcome when 'failure' then 1 when 'partial' then 0.5 else 0 end,
+         use_count = use_count + 1, last_used_at = now()
+   where layer = 'procedural' and repo = coalesce(p_repo, '') and name = p_name
+     and (visibility = 'shared' or agent_id = p_agent_id)
+  returning * into m;
+  if not found then
+    return jsonb_build_object('ok', false, 'code', 'unknown_skill');
+  end if;
+  perform coord.emit('memory.skill_outcome', p_agent_id, p_session_id, m.id::text,
+                     jsonb_build_object('name', p_name, 'outcome', p_outcome));
+  return jsonb_build_object('ok', true, 'id', m.id, 'name', m.name, 'successes', m.success_count,
+                            'failures', m.failure_count,
+                            'success_rate', round(((m.success_count + 1) / (m.success_count + m.failure_count + 2))::numeric, 3));
+end;
+$$;
+comment on function coord.record_skill_outcome(text, text, text, text, text) is
+  'Records one use of a skill and its outcome (success, failure, partial). Recall ranks skills by a Laplace-smoothed '
+  'success rate (s+1)/(s+f+2), so a procedure that keeps failing sinks.';

@@ -1,0 +1,8 @@
+create function coord.get_changeset(p_id uuid)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$ select coord.verification_view(p_id) $$;
+comment on function coord.get_changeset(uuid) is 'A changeset with its decision and per-tier results, or null.';

@@ -1,0 +1,65 @@
+create function coord.claim_tasks(p_agent_id text, p_session_id text, p_agent_type text, p_task_types text[],
+                                  p_capabilities text[], p_limit int, p_lease_seconds int)
+returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_ids uuid[];
+  v_limit int := least(greatest(coalesce(p_limit, 1), 1), 100);
+  v_out jsonb := '[]'::jsonb;
+  r coord.tasks;
+begin
+  perform coord.reap_tasks();
+
+  -- Two static queries, one per filter shape, so each keeps a cached plan that walks its own index in claim order
+  -- (per type, or global); a single "types is null or type = any(types)" query would use neither index.
+  if p_task_types is null then
+    select array_agg(id) into v_ids from (
+      select t.id from coord.tasks t
+       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= now()
+         and (t.deadline is null or t.deadline > now())
+         and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
+         and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
+         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+       order by t.priority, t.created_at
+       limit v_limit
+       for update skip locked) c;
+  else
+    select array_agg(id) into v_ids from (
+      select t.id from coord.tasks t
+       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= now()
+         and (t.deadline is null or t.deadline > now())
+         and t.task_type = any(p_task_types)
+         and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
+         and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
+         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+       order by t.priority, t.created_at
+       limit v_limit
+       for update skip locked) c;
+  end if;
+  if v_ids is null then
+    return jsonb_build_object('tasks', v_out);
+  end if;
+
+  for r in
+    update coord.tasks t
+       set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
+           claim_token = coord.next_fencing_token(), claimed_at = now(), attempts = t.attempts + 1,
+           lease_seconds = coalesce(p_lease_seconds, 600),
+           lease_expires_at = now() + make_interval(secs => coalesce(p_lease_seconds, 600)), updated_at = now()
+     where t.id = any(v_ids)
+    returning t.*
+  loop
+    perform coord.emit('task.claimed', p_agent_id, p_session_id, r.id::text,
+                       jsonb_build_object('claim_token', r.claim_token, 'attempt', r.attempts));
+    v_out := v_out || jsonb_build_array(coord.task_json(r));
+  end loop;
+  return jsonb_build_object('tasks', (select jsonb_agg(e order by (e->>'priority')::int, e->>'created_at') from jsonb_array_elements(v_out) e));
+end;
+$$;
+comment on function coord.claim_tasks(text, text, text, text[], text[], int, int) is
+  'Claims up to p_limit (1..100) ready tasks in one statement: most urgent first, oldest first within a priority, '
+  'FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row. Each claim takes a fresh fencing token and '
+  'a lease of p_lease_seconds (default 600). Expired leases and missed deadlines are reaped first. Answers {tasks:[…]}.';
