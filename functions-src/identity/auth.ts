@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { EnvKey } from "../config.ts";
-import { callJson } from "../db/port.ts";
+import { callOp } from "../ops/call.ts";
+import { keyRefusals } from "./refusals.ts";
 import { ApiError } from "../http/errors.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
 import { constantTimeEqual, sha256Bytes, toHex } from "../util/bytes.ts";
@@ -32,13 +33,11 @@ function presentedKey(c: { req: { header(name: string): string | undefined } }):
   return c.req.header("x-api-key")?.trim() || null;
 }
 
-interface DbAuth {
-  ok: boolean;
-  code?: string;
-  bound_agent_id?: string;
-  agent_id?: string;
-  scope?: "agent" | "admin";
-  trust_level?: number;
+/** The identity a database key resolves to. */
+interface DbIdentity {
+  agent_id: string;
+  scope: "agent" | "admin";
+  trust_level: number;
 }
 
 /**
@@ -105,26 +104,18 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       };
       await touch(identity);
     } else {
-      const r = await callJson<DbAuth>(deps.db, "coord.authenticate", [
-        toHex(digest),
-        agentHeader,
-        typeHeader,
-        sessionId,
-      ]);
-      if (!r.ok && r.code === "key_bound_to_other_agent") {
-        throw new ApiError(
-          403,
-          "key_bound_to_other_agent",
-          `This key is bound to agent ${r.bound_agent_id}; it cannot act as ${agentHeader}.`,
-        );
-      }
-      if (!r.ok) throw new ApiError(401, "invalid_key", "API key not recognised or revoked.");
+      const r = await callOp<DbIdentity>(
+        deps.db,
+        "coord.authenticate",
+        [toHex(digest), agentHeader, typeHeader, sessionId],
+        keyRefusals,
+      );
       identity = {
-        agentId: r.agent_id!,
+        agentId: r.agent_id,
         agentType: typeHeader ?? "unknown",
         sessionId,
-        scope: r.scope!,
-        trustLevel: r.trust_level!,
+        scope: r.scope,
+        trustLevel: r.trust_level,
       };
     }
     c.set("identity", identity);

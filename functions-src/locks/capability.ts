@@ -4,19 +4,9 @@ import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
 import { LockKey, RepoName } from "./keys.ts";
-import { acquireLocks, checkLocks, clock, releaseLocks, verifyLock } from "./service.ts";
-
-/** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
-export const MAX_KEYS_PER_CALL = 50;
-
-const Lock = z.object({
-  key: z.string(),
-  agent_id: z.string(),
-  reason: z.string().nullable(),
-  token: z.number().int().describe("Fencing token of the grant"),
-  acquired_at: z.string(),
-  expires_at: z.string(),
-});
+import { clock } from "./refusals.ts";
+import { AcquireOut, CheckOut, MAX_KEYS_PER_CALL, ReleaseOut, VerifyOut } from "./schemas.ts";
+import { acquireLocks, checkLocks, releaseLocks, verifyLock } from "./service.ts";
 
 // The seed's argument names: one path (`file_path`) or many (`file_paths`); both may be given.
 const keyFields = {
@@ -61,11 +51,7 @@ export const acquireLock = defineOperation({
     })
     .refine(needKeys, NEED_KEYS)
     .refine(capKeys, CAP_KEYS),
-  output: z.object({
-    repo: z.string(),
-    locks: z.array(Lock.extend({ refreshed: z.boolean().describe("Already yours: TTL extended, token kept") })),
-    waited_ms: z.number().int(),
-  }),
+  output: AcquireOut,
   hints: { destructiveHint: false, idempotentHint: true },
   http: { method: "POST", path: "/locks/acquire" },
   run: (ctx, i) =>
@@ -94,17 +80,7 @@ export const releaseLock = defineOperation({
     })
     .refine(needKeys, NEED_KEYS)
     .refine(capKeys, CAP_KEYS),
-  output: z.object({
-    repo: z.string(),
-    released: z.array(z.object({ key: z.string(), token: z.number().int(), holder: z.string() })),
-    not_held: z.array(
-      z.object({
-        key: z.string(),
-        held_by: z.object({ agent_id: z.string(), key: z.string(), expires_at: z.string() }).nullable(),
-      }),
-    ),
-    released_at: z.string(),
-  }),
+  output: ReleaseOut,
   hints: { destructiveHint: true, idempotentHint: true },
   http: { method: "POST", path: "/locks/release" },
   access: (i) => (i.force ? "admin" : "agent"),
@@ -134,7 +110,7 @@ export const checkLocksOp = defineOperation({
       limit: z.number().int().min(1).max(500).default(100),
     })
     .refine(capKeys, CAP_KEYS),
-  output: z.object({ repo: z.string(), locks: z.array(Lock), truncated: z.boolean(), now: z.string() }),
+  output: CheckOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/locks" },
   run: (ctx, i) => checkLocks(ctx, i.repo, keysOf(i), i.limit),
@@ -159,14 +135,7 @@ export const verifyLockOp = defineOperation({
     fencing_token: z.number().int().positive().describe("The token acquire_lock returned"),
     agent_id: AgentId.optional().describe("Holder to check (default: the caller)"),
   }),
-  output: z.object({
-    repo: z.string(),
-    key: z.string(),
-    agent_id: z.string(),
-    token: z.number().int(),
-    held: z.literal(true),
-    lock: Lock,
-  }),
+  output: VerifyOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "POST", path: "/locks/verify" },
   run: (ctx, i) => verifyLock(ctx, i.repo, i.agent_id ?? ctx.identity.agentId, i.file_path, i.fencing_token),

@@ -115,8 +115,8 @@ describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
           (await conn`select coord.acquire_locks('conc', ${`agent-${c}`}, null, ${keys}::text[], 'race', 600) as r`) as unknown as [
             { r: any },
           ];
-        if (!r.ok) {
-          expect(r.code).toBe("lock_conflict");
+        if (r.error) {
+          expect(r.error.code).toBe("lock_conflict");
           return null;
         }
         await new Promise((res) => setTimeout(res, Math.random() * 2));

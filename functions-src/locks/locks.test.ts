@@ -218,10 +218,10 @@ forEachDatabase("locks", (get) => {
         "insert into coord.locks (repo, key, agent_id, token, ttl_seconds, acquired_at, renewed_at, expires_at) values ('x', '../a', 'a', 1, 60, now(), now(), now())",
       ),
     ).rejects.toThrow(/check/);
-    const r = await db().query<{ r: { ok: boolean; code: string } }>(
+    const r = await db().query<{ r: { error: { code: string } } }>(
       "select coord.acquire_locks('default', 'a', null, array['a//b'], null, 60) as r",
     );
-    expect(r[0]!.r).toMatchObject({ ok: false, code: "invalid_key" });
+    expect(r[0]!.r).toMatchObject({ error: { code: "invalid_key", key: "a//b" } });
   });
 
   it("sweep deletes expired locks as lock.expired, admin only", async () => {

@@ -87,8 +87,9 @@ const addArb: fc.Arbitrary<Add> = fc.record({
   multiline: fc.boolean(),
 });
 
+/** What coord.add_working_item answers: the item's fate, or (refused) an error. */
 interface AddResult {
-  ok?: boolean;
+  error?: { code: string };
   id: number;
   status: string;
   tokens_used: number;
@@ -134,9 +135,9 @@ forEachDatabase("working memory properties", (get) => {
               { content, kind: a.kind, priority: a.priority, pinned: a.pinned, budget_tokens: budget },
             ]);
             const after = await callJson<Context>(db, "coord.get_working_context", [agent, session]);
-            const outcome = r.ok === false ? "refused" : r.status;
+            const outcome = r.error ? "refused" : r.status;
             statuses[outcome] = (statuses[outcome] ?? 0) + 1;
-            if (r.ok === false) {
+            if (r.error) {
               // Refused: only for pinned content that cannot fit, and nothing changed.
               expect(a.pinned || pinned.size > 0).toBe(true);
               expect(after.items.map((x) => x.id)).toEqual(before.items.map((x) => x.id));
@@ -233,6 +234,6 @@ forEachDatabase("working memory properties", (get) => {
     );
     expect(dup).toMatchObject({ id: obs.id, status: "merged", evicted: [] });
     const tooBig = await add("pinned ".repeat(120), { pinned: true });
-    expect(tooBig).toMatchObject({ ok: false, code: "pinned_over_budget" });
+    expect(tooBig).toMatchObject({ error: { code: "pinned_over_budget", budget_tokens: 100 } });
   });
 });

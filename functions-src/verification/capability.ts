@@ -3,12 +3,15 @@ import { z } from "zod";
 import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import { LockKey, Repo } from "../locks/keys.ts";
+import { callOp } from "../ops/call.ts";
 import { defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv } from "../types.ts";
 import { E2BClient } from "./e2b.ts";
 import { GitHubClient } from "./github.ts";
-import { TIER_NAMES, VerificationService, type ChangesetView } from "./service.ts";
+import { verificationRefusals } from "./refusals.ts";
+import { ChangesetOut, type ChangesetView, Policy } from "./schemas.ts";
+import { TIER_NAMES, VerificationService } from "./service.ts";
 import { MAX_FILES, webhookRoutes, type Defer } from "./webhooks.ts";
 
 const SHA = z.string().regex(/^[0-9a-f]{40}$/, "a 40-character lowercase hex commit sha");
@@ -43,52 +46,6 @@ const FileIn = z
     message: "a renamed file needs previous_path",
     path: ["previous_path"],
   });
-
-const Policy = z.object({
-  id: z.string(),
-  description: z.string(),
-  patterns: z.array(z.string()),
-  min_tier: z.number().int(),
-  is_floor: z.boolean(),
-});
-
-const ResultOut = z.object({
-  id: z.string(),
-  tier: z.number().int(),
-  executor: z.string(),
-  status: z.string(),
-  commit_sha: z.string().nullable(),
-  external_id: z.string().nullable(),
-  summary: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
-  reported_by: z.string().nullable(),
-  updated_at: z.string(),
-});
-
-const ChangesetOut = z.object({
-  id: z.string(),
-  source: z.enum(["agent", "github"]),
-  repo: z.string(),
-  branch: z.string().nullable(),
-  commit_sha: z.string(),
-  agent_id: z.string(),
-  task_id: z.string().nullable(),
-  state: z.enum(["pending", "verified", "failed", "rejected"]),
-  tier: z.number().int(),
-  base_tier: z.number().int(),
-  floor_tier: z.number().int(),
-  required_tiers: z.array(z.number().int()),
-  file_count: z.number().int(),
-  decision: z.record(z.string(), z.unknown()),
-  check_run_id: z.number().nullable(),
-  pr_number: z.number().nullable(),
-  installation_id: z.number().nullable(),
-  version: z.number().int(),
-  created_at: z.string(),
-  updated_at: z.string(),
-  results: z.array(ResultOut),
-  existing: z.boolean().optional(),
-});
 
 /** One line an agent can act on: state, tier, and what is still missing. */
 function summarizeChangeset(v: ChangesetView): string {
@@ -156,11 +113,7 @@ export const verificationStatus = defineOperation({
   output: ChangesetOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/changesets/:id" },
-  run: async (ctx, i) => {
-    const v = await gateway(ctx).status(i.id);
-    if (!v) throw new ApiError(404, "not_found", `No changeset ${i.id}; submit_changes answers the id.`);
-    return v;
-  },
+  run: (ctx, i) => callOp(ctx.db, "coord.get_changeset", [i.id], verificationRefusals),
   summarize: summarizeChangeset,
 });
 
@@ -176,23 +129,15 @@ export const reviewChangeset = defineOperation({
   tool: false,
   access: "admin",
   run: async (ctx, i) => {
-    const r = await callJson<{
-      ok: boolean;
-      code?: string;
-      status?: string;
-      reported_by?: string;
-      changeset?: ChangesetView;
-    }>(ctx.db, "coord.review_changeset", [i.id, i.decision === "approve", i.note, ctx.identity.agentId]);
-    if (!r.ok) {
-      if (r.code === "already_reviewed")
-        throw new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`);
-      if (r.code === "not_manual")
-        throw new ApiError(409, "not_manual", "This changeset has no tier-4 step to review.");
-      throw new ApiError(404, "not_found", `No changeset ${i.id}.`);
-    }
+    const r = await callOp<{ changeset: ChangesetView }>(
+      ctx.db,
+      "coord.review_changeset",
+      [i.id, i.decision === "approve", i.note, ctx.identity.agentId],
+      verificationRefusals,
+    );
     const svc = gateway(ctx);
     svc.track(svc.syncCheckRuns());
-    return r.changeset!;
+    return r.changeset;
   },
   summarize: summarizeChangeset,
 });

@@ -1,4 +1,5 @@
 import { callJson, type Db } from "../db/port.ts";
+import { callOp, callOutcome } from "../ops/call.ts";
 import { ApiError } from "../http/errors.ts";
 import type { Logger } from "../http/log.ts";
 import type { VerificationConfig } from "./config.ts";
@@ -6,44 +7,9 @@ import type { E2BClient } from "./e2b.ts";
 import type { GitHubClient, CheckRunBody } from "./github.ts";
 import { CompiledPolicies, type Policy } from "./routing.ts";
 import { callbackSecretFor } from "./signatures.ts";
+import { verificationRefusals } from "./refusals.ts";
+import type { ChangesetView } from "./schemas.ts";
 import { runStaticChecks, type StaticInput } from "./static.ts";
-
-/** A changeset as coord.verification_view answers it. */
-export interface ChangesetView {
-  id: string;
-  source: "agent" | "github";
-  repo: string;
-  branch: string | null;
-  commit_sha: string;
-  agent_id: string;
-  task_id: string | null;
-  state: "pending" | "verified" | "failed" | "rejected";
-  tier: number;
-  base_tier: number;
-  floor_tier: number;
-  required_tiers: number[];
-  file_count: number;
-  decision: Record<string, unknown>;
-  check_run_id: number | null;
-  pr_number: number | null;
-  installation_id: number | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-  results: Array<{
-    id: string;
-    tier: number;
-    executor: string;
-    status: string;
-    commit_sha: string | null;
-    external_id: string | null;
-    summary: string | null;
-    details: Record<string, unknown>;
-    reported_by: string | null;
-    updated_at: string;
-  }>;
-  existing?: boolean;
-}
 
 /** A change to verify, from an agent or a GitHub event. */
 export interface ChangeInput {
@@ -121,46 +87,40 @@ export class VerificationService {
     this.checkRepo(input.repo);
     const routing = (await this.policies()).route(input.files);
     const statics = runStaticChecks(input.files);
-    const view = await callJson<ChangesetView>(this.db, "coord.submit_changeset", [
-      {
-        source: input.source,
-        repo: input.repo,
-        branch: input.branch,
-        commit_sha: input.commitSha,
-        agent_id: input.agentId,
-        session_id: input.sessionId ?? null,
-        task_id: input.taskId ?? null,
-        lock_tokens: input.lockTokens ?? [],
-        file_count: input.files.length,
-        // Paths and statuses only (contents were checked inline and are not kept), at most MAX_STORED_FILES of them:
-        // routing above saw every file.
-        files: input.files.slice(0, MAX_STORED_FILES).map((f) => ({
-          path: f.path,
-          status: f.status,
-          ...(f.previous_path ? { previous_path: f.previous_path } : {}),
-        })),
-        routing,
-        static: statics,
-        executors: {
-          unit: this.github.configured ? "github_actions" : "queue",
-          integration: this.e2b.configured ? "e2b" : "queue",
+    const view = await callOp<ChangesetView>(
+      this.db,
+      "coord.submit_changeset",
+      [
+        {
+          source: input.source,
+          repo: input.repo,
+          branch: input.branch,
+          commit_sha: input.commitSha,
+          agent_id: input.agentId,
+          session_id: input.sessionId ?? null,
+          task_id: input.taskId ?? null,
+          lock_tokens: input.lockTokens ?? [],
+          file_count: input.files.length,
+          // Paths and statuses only (contents were checked inline and are not kept), at most MAX_STORED_FILES of them:
+          // routing above saw every file.
+          files: input.files.slice(0, MAX_STORED_FILES).map((f) => ({
+            path: f.path,
+            status: f.status,
+            ...(f.previous_path ? { previous_path: f.previous_path } : {}),
+          })),
+          routing,
+          static: statics,
+          executors: {
+            unit: this.github.configured ? "github_actions" : "queue",
+            integration: this.e2b.configured ? "e2b" : "queue",
+          },
+          installation_id: input.installationId ?? null,
+          pr_number: input.prNumber ?? null,
+          reverts_commit: input.revertsCommit ?? null,
         },
-        installation_id: input.installationId ?? null,
-        pr_number: input.prNumber ?? null,
-        reverts_commit: input.revertsCommit ?? null,
-      },
-    ]);
-    const refused = view as unknown as { ok?: boolean; code?: string; lost?: Array<{ path?: string; token: number }> };
-    if (refused.ok === false) {
-      const lost = (refused.lost ?? []).map((l) => `${l.path ?? "(any path)"} token ${l.token}`).join(", ");
-      throw new ApiError(
-        409,
-        "lock_lost",
-        `Lock no longer held: ${lost}. Another agent may have changed these files since; re-acquire, re-check your ` +
-          "change against the current code, and submit again. Nothing was recorded.",
-        { lost: refused.lost },
-      );
-    }
+      ],
+      verificationRefusals,
+    );
     if (view.existing) return view;
     await this.startExecutors(view);
     await this.syncCheckRuns();
@@ -211,8 +171,9 @@ export class VerificationService {
     }
   }
 
+  /** The changeset, or null when there is none with this id. */
   async status(id: string): Promise<ChangesetView | null> {
-    return callJson<ChangesetView | null>(this.db, "coord.get_changeset", [id]);
+    return (await callOutcome<ChangesetView>(this.db, "coord.get_changeset", [id])).result ?? null;
   }
 
   /** Brings every changeset's check run up to date; concurrent calls coalesce into one more pass. */

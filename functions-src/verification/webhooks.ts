@@ -1,6 +1,9 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { callJson } from "../db/port.ts";
+import { callOutcome, refusalError } from "../ops/call.ts";
+import { verificationRefusals } from "./refusals.ts";
+import type { ChangesetView } from "./schemas.ts";
 import { ApiError } from "../http/errors.ts";
 import type { AppEnv } from "../types.ts";
 import type { VerificationService } from "./service.ts";
@@ -108,11 +111,13 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
       const run = any.check_run;
       if (run?.name !== svc.config.checkName) return;
       if (p.action === "rerequested") {
-        const r = await callJson<{ ok: boolean; reset: number; changeset?: any }>(svc.db, "coord.rerun_changeset", [
-          repo,
-          run.head_sha,
-        ]);
-        if (r.ok && r.reset > 0) await svc.startExecutors(r.changeset);
+        const { result } = await callOutcome<{ reset: number; changeset: ChangesetView }>(
+          svc.db,
+          "coord.rerun_changeset",
+          [repo, run.head_sha],
+        );
+        // Not ours (no changeset for the commit): nothing to re-run.
+        if (result && result.reset > 0) await svc.startExecutors(result.changeset);
       } else if (p.action === "requested_action") {
         const id = any.requested_action?.identifier;
         if (id !== "approve" && id !== "reject") return;
@@ -252,22 +257,22 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
       ]);
       if (!r.process) return c.json({ status: "duplicate", state: r.state }, 200);
       const b = parsed.data;
-      const rec = await callJson<{ ok: boolean; code?: string; changeset?: { id: string; state: string } }>(
-        svc.db,
-        "coord.record_result",
-        [resultId, b.passed, b.commit_sha, b.summary ?? (b.passed ? "passed" : "failed"), b.details ?? {}, "callback"],
-      ).catch(async (err) => {
+      const rec = await callOutcome<{ changeset: { id: string; state: string } }>(svc.db, "coord.record_result", [
+        resultId,
+        b.passed,
+        b.commit_sha,
+        b.summary ?? (b.passed ? "passed" : "failed"),
+        b.details ?? {},
+        "callback",
+      ]).catch(async (err) => {
         // Marked failed, so the sender's retry of this message id is processed again rather than answered "duplicate".
         await callJson(svc.db, "coord.finish_webhook", ["callback", id, false, "recording failed"]).catch(() => {});
         throw err;
       });
-      await callJson(svc.db, "coord.finish_webhook", ["callback", id, rec.ok, rec.ok ? null : rec.code]);
-      if (!rec.ok) {
-        throw rec.code === "manual_tier"
-          ? new ApiError(403, "manual_tier", "Tier 4 is completed only by an admin review or GitHub's Approve action.")
-          : new ApiError(404, "not_found", "No such verification result.");
-      }
+      await callJson(svc.db, "coord.finish_webhook", ["callback", id, !rec.refusal, rec.refusal?.code ?? null]);
+      if (rec.refusal) throw refusalError(verificationRefusals, rec.refusal, "coord.record_result");
       defer(c, () => svc.syncCheckRuns());
-      return c.json({ status: "recorded", changeset_id: rec.changeset!.id, state: rec.changeset!.state }, 200);
+      const { changeset } = rec.result;
+      return c.json({ status: "recorded", changeset_id: changeset.id, state: changeset.state }, 200);
     });
 }

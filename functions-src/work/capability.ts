@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
+import { callOp } from "../ops/call.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
   ClaimInput,
@@ -14,7 +15,8 @@ import {
   TaskSummary,
   TaskType,
 } from "./schemas.ts";
-import { claimWork, completeTasks, refusal, submitTasks } from "./service.ts";
+import { workRefusals } from "./refusals.ts";
+import { claimWork, completeTask, completeTasks, submitTasks } from "./service.ts";
 
 function submittedLine(t: z.output<typeof SubmittedTask>): string {
   const waiting = t.pending_deps > 0 ? `, waiting on ${t.pending_deps} dependencies` : "";
@@ -85,11 +87,7 @@ export const completeWork = defineOperation({
   output: CompletionResult,
   hints: { idempotentHint: false },
   http: { method: "POST", path: "/work/tasks/:task_id/complete" },
-  run: async (ctx, input) => {
-    const [r] = await completeTasks(ctx, [input]);
-    if (!r!.ok) throw refusal(input.task_id, r!);
-    return r!;
-  },
+  run: (ctx, input) => completeTask(ctx, input),
   summarize: (r) =>
     r.status === "pending"
       ? `task ${r.task_id} failed this attempt; it will be retried after ${String(r.not_before)}`
@@ -100,7 +98,7 @@ export const completeWork = defineOperation({
 export const completeWorkBatch = defineOperation({
   name: "complete_work_batch",
   title: "Complete work (batch)",
-  description: "Report up to 100 claimed tasks at once; each answers ok or its refusal code.",
+  description: "Report up to 100 claimed tasks at once; each answers ok, or its refusal code and message.",
   input: z.object({ completions: z.array(Completion).min(1).max(LIMITS.claimBatch) }),
   output: z.object({ results: z.array(CompletionResult) }),
   hints: { idempotentHint: false },
@@ -125,15 +123,13 @@ export const renewWork = defineOperation({
   output: z.object({ task_id: z.string(), claim_token: z.number().int(), lease_expires_at: z.string() }),
   hints: { idempotentHint: true },
   http: { method: "POST", path: "/work/tasks/:task_id/renew" },
-  run: async (ctx, input) => {
-    const r = await callJson<Record<string, unknown> & { ok: boolean; task?: Record<string, unknown> }>(
+  run: (ctx, input) =>
+    callOp(
       ctx.db,
       "coord.renew_claims",
       [ctx.identity.agentId, input.task_id, input.claim_token ?? null, input.lease_seconds ?? null],
-    );
-    if (!r.ok) throw refusal(input.task_id, { ...r.task, code: r.code });
-    return r as unknown as { task_id: string; claim_token: number; lease_expires_at: string };
-  },
+      workRefusals,
+    ),
   summarize: (o) => `lease on task ${o.task_id} until ${o.lease_expires_at}`,
 });
 
@@ -146,16 +142,13 @@ export const cancelWork = defineOperation({
   output: z.object({ task_id: z.string(), status: z.string(), dependents_failed: z.number().int() }),
   hints: { destructiveHint: true, idempotentHint: false },
   http: { method: "POST", path: "/work/tasks/:task_id/cancel" },
-  run: async (ctx, input) => {
-    const r = await callJson<Record<string, unknown> & { ok: boolean }>(ctx.db, "coord.cancel_task", [
-      ctx.identity.agentId,
-      ctx.identity.scope === "admin",
-      input.task_id,
-      input.reason ?? null,
-    ]);
-    if (!r.ok) throw refusal(input.task_id, r);
-    return r as unknown as { task_id: string; status: string; dependents_failed: number };
-  },
+  run: (ctx, input) =>
+    callOp(
+      ctx.db,
+      "coord.cancel_task",
+      [ctx.identity.agentId, ctx.identity.scope === "admin", input.task_id, input.reason ?? null],
+      workRefusals,
+    ),
   summarize: (o) =>
     `task ${o.task_id} cancelled${o.dependents_failed ? `; ${o.dependents_failed} dependent tasks failed` : ""}`,
 });
@@ -171,11 +164,7 @@ export const inspectWork = defineOperation({
   output: Task,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/work/tasks/:task_id" },
-  run: async (ctx, input) => {
-    const t = await callJson<z.output<typeof Task> | null>(ctx.db, "coord.get_task", [input.task_id]);
-    if (!t) throw refusal(input.task_id, { code: "not_found" });
-    return t;
-  },
+  run: (ctx, input) => callOp(ctx.db, "coord.get_task", [input.task_id], workRefusals),
   summarize: (t) =>
     `${t.task_type} task ${t.id}: ${t.status}, attempt ${t.attempts}/${t.max_attempts}` +
     (t.claimed_by ? `, claimed by ${t.claimed_by} until ${t.lease_expires_at}` : "") +

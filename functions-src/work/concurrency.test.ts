@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callJson, type Db } from "../db/port.ts";
+import type { Refusal } from "../ops/call.ts";
 import { agentHeaders, DATABASE_URL, freshPostgres, testApp } from "../../test/helpers.ts";
 
 interface Claim {
@@ -48,8 +49,19 @@ function sqlChannel(db: Db, agent: string, type: string): Channel {
     claim: async (limit) =>
       (await callJson<{ tasks: Task[] }>(db, "coord.claim_tasks", [agent, null, "worker", [type], null, limit, 600]))
         .tasks,
+    // SQL answers each item's state or a refusal {error: {code, status}}: read as the HTTP batch route answers it.
     complete: async (items) =>
-      (await callJson<{ results: Result[] }>(db, "coord.complete_tasks", [agent, null, items])).results,
+      (
+        await callJson<{ results: Array<{ task_id: string; status?: string; error?: Refusal }> }>(
+          db,
+          "coord.complete_tasks",
+          [agent, null, items],
+        )
+      ).results.map((r) =>
+        r.error
+          ? { task_id: r.task_id, ok: false, status: (r.error.status as string) ?? null, code: r.error.code }
+          : { task_id: r.task_id, ok: true, status: r.status ?? null },
+      ),
   };
 }
 

@@ -117,5 +117,6 @@ export const CompletionResult = z.looseObject({
   task_id: z.string(),
   ok: z.boolean(),
   status: z.string().nullable(),
-  code: z.string().optional(),
+  code: z.string().optional().describe("Refused: the code complete_work would answer"),
+  message: z.string().optional().describe("Refused: what to do"),
 });

@@ -10,11 +10,11 @@ declare
 begin
   select * into k from coord.api_keys where key_hash = p_key_hash and revoked_at is null;
   if not found then
-    return jsonb_build_object('ok', false, 'code', 'invalid_key');
+    return coord.refusal('invalid_key');
   end if;
 
   if k.scope = 'agent' and p_agent_id is not null and p_agent_id <> k.agent_id then
-    return jsonb_build_object('ok', false, 'code', 'key_bound_to_other_agent', 'bound_agent_id', k.agent_id);
+    return coord.refusal('key_bound_to_other_agent', jsonb_build_object('bound_agent_id', k.agent_id, 'agent_id', p_agent_id));
   end if;
   v_agent := coalesce(p_agent_id, k.agent_id);
 
@@ -23,9 +23,9 @@ begin
   update coord.api_keys set last_used_at = now()
    where id = k.id and (last_used_at is null or last_used_at < now() - interval '1 minute');
 
-  return jsonb_build_object('ok', true, 'agent_id', v_agent, 'scope', k.scope, 'trust_level', k.trust_level);
+  return jsonb_build_object('agent_id', v_agent, 'scope', k.scope, 'trust_level', k.trust_level);
 end;
 $$;
 comment on function coord.authenticate(text, text, text, text) is
   'Resolves a database API key (by SHA-256 digest) to an identity and records the agent in the same round trip. '
-  'Answers {ok:false, code} for unknown/revoked keys and for agent keys used under another agent id.';
+  'Refuses invalid_key for unknown/revoked keys and key_bound_to_other_agent for an agent key used under another id.';

@@ -15,14 +15,14 @@ declare
 begin
   select array_agg(distinct k order by k) into v_keys from unnest(p_keys) as k;
   if v_keys is null or cardinality(v_keys) > 50 then
-    return jsonb_build_object('ok', false, 'code', 'invalid_input', 'message', 'send 1 to 50 keys');
+    return coord.refusal('invalid_input', jsonb_build_object('message', 'send 1 to 50 keys'));
   end if;
   select k into v_bad from unnest(v_keys) as k where not coord.lock_key_valid(k) limit 1;
   if found then
-    return jsonb_build_object('ok', false, 'code', 'invalid_key', 'key', v_bad);
+    return coord.refusal('invalid_key', jsonb_build_object('key', v_bad));
   end if;
   if p_ttl_seconds is null or p_ttl_seconds not between 60 and 28800 then
-    return jsonb_build_object('ok', false, 'code', 'invalid_input', 'message', 'ttl must be 1 to 480 minutes');
+    return coord.refusal('invalid_input', jsonb_build_object('message', 'ttl must be 1 to 480 minutes'));
   end if;
 
   -- Before any advisory lock: two first acquires in a new repo wait on each other here, never in a cycle.
@@ -50,7 +50,7 @@ begin
     from coord.lock_conflicts(p_repo, v_keys, v_now) c
    where c.agent_id <> p_agent_id;
   if v_conflicts is not null then
-    return jsonb_build_object('ok', false, 'code', 'lock_conflict', 'conflicts', v_conflicts, 'now', v_now);
+    return coord.refusal('lock_conflict', jsonb_build_object('repo', p_repo, 'conflicts', v_conflicts, 'now', v_now));
   end if;
 
   with up as (
@@ -82,11 +82,11 @@ begin
                        jsonb_build_object('repo', p_repo, 'token', (r.j ->> 'token')::bigint,
                                           'expires_at', r.j -> 'expires_at', 'reason', p_reason));
   end loop;
-  return jsonb_build_object('ok', true, 'repo', p_repo, 'locks', v_locks);
+  return jsonb_build_object('repo', p_repo, 'locks', v_locks);
 end;
 $$;
 comment on function coord.acquire_locks(text, text, text, text[], text, int) is
-  'All-or-nothing acquire of up to 50 keys for an agent (and its session lease). Answers {ok:true, locks:[{key, '
-  'token, expires_at, refreshed}]} or {ok:false, code:lock_conflict, conflicts:[live overlapping locks of other '
-  'agents], now}. Re-acquiring an own lock refreshes it and keeps its token; a new grant takes a new fencing token. '
+  'All-or-nothing acquire of up to 50 keys for an agent (and its session lease). Answers {repo, locks:[{key, token, '
+  'expires_at, refreshed}]} or refuses lock_conflict with conflicts:[live overlapping locks of other agents] and now. '
+  'Re-acquiring an own lock refreshes it and keeps its token; a new grant takes a new fencing token. '
   'Sweeps expired rows it covers. Deadlock-free under any concurrency (see coord.lock_guard).';

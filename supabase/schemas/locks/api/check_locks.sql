@@ -11,7 +11,7 @@ declare
   v_total int;
 begin
   if not coord.lock_repo_known(p_repo) then
-    return jsonb_build_object('ok', false, 'code', 'unknown_repo');
+    return coord.refusal('unknown_repo', jsonb_build_object('repo', p_repo));
   end if;
   if p_keys is null or cardinality(p_keys) = 0 then
     select count(*) into v_total from coord.locks where repo = p_repo and expires_at > now();
@@ -22,7 +22,7 @@ begin
     select jsonb_agg(coord.lock_json(c) order by c.key) into v_locks
       from (select * from coord.lock_conflicts(p_repo, p_keys, now()) order by key limit v_limit) c;
   end if;
-  return jsonb_build_object('ok', true, 'repo', p_repo, 'locks', coalesce(v_locks, '[]'::jsonb),
+  return jsonb_build_object('repo', p_repo, 'locks', coalesce(v_locks, '[]'::jsonb),
                             'truncated', v_total > v_limit, 'now', now());
 end;
 $$;

@@ -13,11 +13,11 @@ declare
   r record;
 begin
   if not coord.lock_repo_known(p_repo) then
-    return jsonb_build_object('ok', false, 'code', 'unknown_repo');
+    return coord.refusal('unknown_repo', jsonb_build_object('repo', p_repo));
   end if;
   select array_agg(distinct k order by k) into v_keys from unnest(p_keys) as k;
   if v_keys is null or cardinality(v_keys) > 50 then
-    return jsonb_build_object('ok', false, 'code', 'invalid_input', 'message', 'send 1 to 50 keys');
+    return coord.refusal('invalid_input', jsonb_build_object('message', 'send 1 to 50 keys'));
   end if;
 
   perform coord.lock_guard(p_repo, v_keys);
@@ -29,7 +29,7 @@ begin
       from coord.locks l
      where l.repo = p_repo and l.key = any(v_keys) and l.expires_at > v_now and l.agent_id <> p_agent_id;
     if v_foreign is not null then
-      return jsonb_build_object('ok', false, 'code', 'not_holder', 'held', v_foreign);
+      return coord.refusal('not_holder', jsonb_build_object('repo', p_repo, 'held', v_foreign));
     end if;
   end if;
 
@@ -63,7 +63,7 @@ begin
     from unnest(v_keys) as k
    where not exists (select 1 from jsonb_array_elements(v_released) e where e.value ->> 'key' = k);
 
-  return jsonb_build_object('ok', true, 'repo', p_repo, 'released', v_released,
+  return jsonb_build_object('repo', p_repo, 'released', v_released,
                             'not_held', coalesce(v_not_held, '[]'::jsonb), 'released_at', v_now);
 end;
 $$;

@@ -9,12 +9,12 @@ declare
   v_current jsonb;
 begin
   if not coord.lock_repo_known(p_repo) then
-    return jsonb_build_object('ok', false, 'code', 'unknown_repo');
+    return coord.refusal('unknown_repo', jsonb_build_object('repo', p_repo));
   end if;
   select jsonb_agg(coord.lock_json(c) order by c.key) into v_current
     from coord.lock_conflicts(p_repo, array[p_key], clock_timestamp()) c
    where c.key = p_key or c.key = any(coord.lock_ancestors(p_key) collate "C");
-  return jsonb_build_object('ok', true, 'repo', p_repo, 'key', p_key, 'agent_id', p_agent_id, 'token', p_token,
+  return jsonb_build_object('repo', p_repo, 'key', p_key, 'agent_id', p_agent_id, 'token', p_token,
                             'held', coord.lock_token_valid(p_repo, p_agent_id, p_key, p_token),
                             'current', coalesce(v_current, '[]'::jsonb));
 end;

@@ -43,8 +43,8 @@ begin
    where agent_id = p_agent_id and session_id = p_session_id and pinned and id is distinct from v_dup.id;
   if (v_pinned or coalesce(v_dup.pinned, false))
      and v_pinned_total + greatest(v_tokens, coalesce(v_dup.tokens, 0)) > v_budget then
-    return jsonb_build_object('ok', false, 'code', 'pinned_over_budget', 'budget_tokens', v_budget,
-                              'pinned_tokens', v_pinned_total, 'item_tokens', v_tokens);
+    return coord.refusal('pinned_over_budget', jsonb_build_object('budget_tokens', v_budget,
+                              'pinned_tokens', v_pinned_total, 'item_tokens', v_tokens));
   end if;
 
   if v_dup.id is not null then
@@ -103,7 +103,7 @@ begin
   perform coord.emit('memory.working_' || v_status, p_agent_id, p_session_id, v_id::text,
                      jsonb_build_object('kind', v_kind, 'tokens_used', v_used, 'evicted', jsonb_array_length(v_evicted),
                                         'cut', jsonb_array_length(v_cut)));
-  return jsonb_build_object('ok', true, 'id', v_id, 'layer', 'working', 'status', v_status,
+  return jsonb_build_object('id', v_id, 'layer', 'working', 'status', v_status,
                             'redacted', v_content is distinct from p->>'content',
                             'tokens_used', v_used, 'budget_tokens', v_budget, 'evicted', v_evicted, 'cut', v_cut);
 end;

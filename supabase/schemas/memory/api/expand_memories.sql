@@ -26,10 +26,11 @@ begin
   )
   select coalesce(jsonb_agg(jsonb_strip_nulls(to_jsonb(r)) order by r.id), '[]'::jsonb) into v_found from rows r;
 
-  if jsonb_array_length(v_found) > 0 then
-    perform coord.emit('memory.used', p_agent_id, p_session_id,
-                       (select string_agg(e->>'id', ',') from jsonb_array_elements(v_found) e), '{}'::jsonb);
+  if jsonb_array_length(v_found) = 0 then
+    return coord.refusal('unknown_memory', jsonb_build_object('ids', to_jsonb(p_ids)));
   end if;
+  perform coord.emit('memory.used', p_agent_id, p_session_id,
+                     (select string_agg(e->>'id', ',') from jsonb_array_elements(v_found) e), '{}'::jsonb);
   return jsonb_build_object(
     'memories', v_found,
     'missing', coalesce((select jsonb_agg(i) from unnest(p_ids) i
@@ -39,4 +40,4 @@ end;
 $$;
 comment on function coord.expand_memories(text, text, bigint[]) is
   'Expands memories by id (hot or archived) the caller may see, counting a use of each; unknown or invisible ids '
-  'are listed as missing.';
+  'are listed as missing, and when none is found it refuses unknown_memory.';

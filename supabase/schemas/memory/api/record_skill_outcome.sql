@@ -16,11 +16,11 @@ begin
      and (visibility = 'shared' or agent_id = p_agent_id)
   returning * into m;
   if not found then
-    return jsonb_build_object('ok', false, 'code', 'unknown_skill');
+    return coord.refusal('unknown_skill', jsonb_build_object('name', p_name, 'repo', coalesce(p_repo, '')));
   end if;
   perform coord.emit('memory.skill_outcome', p_agent_id, p_session_id, m.id::text,
                      jsonb_build_object('name', p_name, 'outcome', p_outcome));
-  return jsonb_build_object('ok', true, 'id', m.id, 'name', m.name, 'successes', m.success_count,
+  return jsonb_build_object('id', m.id, 'name', m.name, 'successes', m.success_count,
                             'failures', m.failure_count,
                             'success_rate', round(((m.success_count + 1) / (m.success_count + m.failure_count + 2))::numeric, 3));
 end;

@@ -39,7 +39,7 @@ begin
     returning id, occurrences into v_id, v_occ;
     if v_id is null then
       -- Another agent's private skill holds the name: neither reveal nor overwrite it.
-      return jsonb_build_object('ok', false, 'code', 'skill_name_taken');
+      return coord.refusal('skill_name_taken', jsonb_build_object('name', p->>'name', 'repo', v_repo));
     end if;
     v_status := case when v_occ > 1 then 'updated' else 'stored' end;
     perform coord.emit('memory.skill_saved', p_agent_id, p_session_id, v_id::text,

@@ -13,14 +13,14 @@ declare
 begin
   select * into r from coord.verification_results where id = p_result_id for update;
   if not found then
-    return jsonb_build_object('ok', false, 'code', 'result_not_found');
+    return coord.refusal('result_not_found', jsonb_build_object('result_id', p_result_id));
   end if;
   if r.tier = 4 then
     -- Nothing but a review completes a manual tier.
-    return jsonb_build_object('ok', false, 'code', 'manual_tier');
+    return coord.refusal('manual_tier', jsonb_build_object('result_id', p_result_id));
   end if;
   if r.status in ('passed', 'failed') then
-    return jsonb_build_object('ok', true, 'duplicate', true, 'changeset', coord.verification_view(r.changeset_id));
+    return jsonb_build_object('duplicate', true, 'changeset', coord.verification_view(r.changeset_id));
   end if;
   select * into c from coord.changesets where id = r.changeset_id;
   v_status := case when p_passed and p_commit_sha = c.commit_sha then 'passed' else 'failed' end;
@@ -34,7 +34,7 @@ begin
   perform coord.emit('verification.result', p_reported_by, null, r.changeset_id::text,
                      jsonb_build_object('tier', r.tier, 'status', v_status, 'commit_sha', p_commit_sha));
   perform coord.verification_refresh(r.changeset_id);
-  return jsonb_build_object('ok', true, 'duplicate', false, 'changeset', coord.verification_view(r.changeset_id));
+  return jsonb_build_object('duplicate', false, 'changeset', coord.verification_view(r.changeset_id));
 end;
 $$;
 comment on function coord.record_result(uuid, boolean, text, text, jsonb, text) is

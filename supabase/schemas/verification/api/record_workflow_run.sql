@@ -11,7 +11,7 @@ begin
     from coord.verification_results r join coord.changesets c on c.id = r.changeset_id
    where c.repo = p_repo and c.commit_sha = p_head_sha and r.tier = 1 and r.status in ('pending', 'running');
   if v_rid is null then
-    return jsonb_build_object('ok', true, 'matched', false);
+    return jsonb_build_object('matched', false);
   end if;
   return coord.record_result(v_rid, p_conclusion = 'success', p_head_sha,
                              format('GitHub Actions run %s: %s', p_run_id, p_conclusion),

@@ -10,7 +10,7 @@ declare
 begin
   select id into v_id from coord.changesets where repo = p_repo and commit_sha = p_commit_sha;
   if v_id is null then
-    return jsonb_build_object('ok', false, 'code', 'not_found');
+    return coord.refusal('not_found', jsonb_build_object('repo', p_repo, 'commit_sha', p_commit_sha));
   end if;
   -- Only GitHub Actions can be re-run from GitHub; queue and sandbox results stand as reported.
   update coord.verification_results
@@ -21,7 +21,7 @@ begin
     perform coord.emit('verification.rerun', null, null, v_id::text, jsonb_build_object('tier', 1));
     perform coord.verification_refresh(v_id);
   end if;
-  return jsonb_build_object('ok', true, 'reset', v_n, 'changeset', coord.verification_view(v_id));
+  return jsonb_build_object('reset', v_n, 'changeset', coord.verification_view(v_id));
 end;
 $$;
 comment on function coord.rerun_changeset(text, text) is

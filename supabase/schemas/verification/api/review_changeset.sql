@@ -10,11 +10,12 @@ declare
 begin
   select * into r from coord.verification_results where changeset_id = p_changeset_id and tier = 4 for update;
   if not found then
-    return jsonb_build_object('ok', false, 'code', case when exists (select 1 from coord.changesets where id = p_changeset_id)
-                                                        then 'not_manual' else 'not_found' end);
+    return coord.refusal(case when exists (select 1 from coord.changesets where id = p_changeset_id)
+                              then 'not_manual' else 'not_found' end, jsonb_build_object('changeset_id', p_changeset_id));
   end if;
   if r.status <> 'awaiting_approval' then
-    return jsonb_build_object('ok', false, 'code', 'already_reviewed', 'status', r.status, 'reported_by', r.reported_by);
+    return coord.refusal('already_reviewed', jsonb_build_object('changeset_id', p_changeset_id, 'status', r.status,
+                                                        'reported_by', r.reported_by));
   end if;
   select * into c from coord.changesets where id = p_changeset_id;
   update coord.verification_results
@@ -26,7 +27,7 @@ begin
   perform coord.emit(case when p_approve then 'verification.approved' else 'verification.rejected_by_review' end,
                      p_reviewer, null, p_changeset_id::text, jsonb_build_object('repo', c.repo, 'commit_sha', c.commit_sha));
   perform coord.verification_refresh(p_changeset_id);
-  return jsonb_build_object('ok', true, 'changeset', coord.verification_view(p_changeset_id));
+  return jsonb_build_object('changeset', coord.verification_view(p_changeset_id));
 end;
 $$;
 comment on function coord.review_changeset(uuid, boolean, text, text) is

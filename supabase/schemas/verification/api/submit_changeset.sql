@@ -31,7 +31,7 @@ begin
                          where l.agent_id = p->>'agent_id' and l.token = (lt->>'token')::bigint and l.expires_at > now())
          end;
   if v_lost is not null then
-    return jsonb_build_object('ok', false, 'code', 'lock_lost', 'lost', v_lost);
+    return coord.refusal('lock_lost', jsonb_build_object('lost', v_lost));
   end if;
 
   -- Trust: raise by one, or lower by at most one, never below the floor of the matched policies.

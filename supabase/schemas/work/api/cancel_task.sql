@@ -10,14 +10,14 @@ declare
 begin
   select * into t from coord.tasks where id = p_task_id for update;
   if not found then
-    return jsonb_build_object('ok', false, 'code', 'not_found');
+    return coord.refusal('not_found', jsonb_build_object('task_id', p_task_id));
   end if;
   if t.submitted_by <> p_agent_id and not p_is_admin then
-    return jsonb_build_object('ok', false, 'code', 'not_submitter', 'submitted_by', t.submitted_by);
+    return coord.refusal('not_submitter', jsonb_build_object('task_id', t.id, 'submitted_by', t.submitted_by));
   end if;
   if t.status in ('completed', 'failed', 'cancelled') then
-    return jsonb_build_object('ok', false, 'code', case when t.status = 'cancelled' then 'cancelled' else 'already_completed' end,
-                              'status', t.status);
+    return coord.refusal(case when t.status = 'cancelled' then 'cancelled' else 'already_completed' end,
+                         jsonb_build_object('task_id', t.id, 'status', t.status));
   end if;
   update coord.tasks set status = 'cancelled', error_message = left(coalesce(p_reason, 'cancelled by ' || p_agent_id), 2000),
          lease_lost_by = claimed_by, claimed_by = null, claimed_session = null, lease_expires_at = null,
@@ -26,7 +26,7 @@ begin
   perform coord.emit('task.cancelled', p_agent_id, null, t.id::text,
                      jsonb_build_object('reason', left(p_reason, 200), 'was_claimed_by', t.lease_lost_by));
   v_failed := coord.fail_dependents(t.id, 'cancelled: ' || t.error_message);
-  return jsonb_build_object('ok', true, 'task_id', t.id, 'status', t.status, 'dependents_failed', v_failed);
+  return jsonb_build_object('task_id', t.id, 'status', t.status, 'dependents_failed', v_failed);
 end;
 $$;
 comment on function coord.cancel_task(text, boolean, uuid, text) is

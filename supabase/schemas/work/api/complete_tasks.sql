@@ -42,9 +42,9 @@ begin
 
     if v_code is not null then
       select * into t from coord.tasks where id = v_id;
-      v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'ok', false, 'code', v_code,
-        'status', t.status, 'claimed_by', t.claimed_by, 'lease_lost_by', t.lease_lost_by,
-        'lease_expires_at', t.lease_expires_at, 'claim_token', t.claim_token));
+      v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id) || coord.refusal(v_code,
+        jsonb_build_object('task_id', v_id, 'status', t.status, 'claimed_by', t.claimed_by, 'lease_lost_by', t.lease_lost_by,
+                           'lease_expires_at', t.lease_expires_at, 'claim_token', t.claim_token)));
       continue;
     end if;
 
@@ -73,7 +73,7 @@ begin
       perform coord.emit('task.retry_scheduled', p_agent_id, p_session_id, v_id::text,
                          jsonb_build_object('claim_token', t.claim_token, 'attempts', t.attempts, 'backoff_seconds', v_backoff));
     end if;
-    v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'ok', true, 'status', t.status,
+    v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'status', t.status,
       'attempts', t.attempts, 'max_attempts', t.max_attempts, 'not_before', t.not_before, 'claim_token', t.claim_token));
   end loop;
   -- Answer in the caller's order.
@@ -84,5 +84,5 @@ comment on function coord.complete_tasks(text, text, jsonb) is
   'Completes claimed tasks: p_items [{task_id, claim_token, success, result, error_message}]. Only the current '
   'claimant, with the current token when given, within the lease. Success completes and unblocks dependents; failure '
   'retries with exponential backoff until max_attempts, then fails the task (dead-letter) and its dependents. Each item '
-  'answers (in the caller''s order, with its index) ok or a refusal code: not_found, lease_lost, not_claimant, '
-  'already_completed, cancelled.';
+  'answers (in the caller''s order, with its index) its new state or a refusal {error: {code, …}}: not_found, '
+  'lease_lost, not_claimant, already_completed, cancelled.';

@@ -9,25 +9,26 @@ declare
 begin
   select * into t from coord.tasks where id = p_task_id for update;
   if not found then
-    return jsonb_build_object('ok', false, 'code', 'not_found');
+    return coord.refusal('not_found', jsonb_build_object('task_id', p_task_id));
   end if;
   if t.status <> 'claimed' or t.claimed_by <> p_agent_id or (p_token is not null and p_token <> t.claim_token)
      or t.lease_expires_at <= now() then
-    return jsonb_build_object('ok', false, 'code', case when t.status = 'cancelled' then 'cancelled'
+    return coord.refusal(case when t.status = 'cancelled' then 'cancelled'
       when t.status in ('completed', 'failed') then 'already_completed'
       when t.claimed_by = p_agent_id and t.lease_expires_at <= now() then 'lease_lost'
       when p_token is not null and p_token < t.claim_token then 'lease_lost'
       when t.status = 'pending' and t.lease_lost_by = p_agent_id then 'lease_lost'
-      else 'not_claimant' end, 'task', coord.task_json(t));
+      else 'not_claimant' end,
+      jsonb_build_object('task_id', t.id, 'status', t.status, 'claimed_by', t.claimed_by));
   end if;
   update coord.tasks set lease_seconds = coalesce(p_lease_seconds, lease_seconds),
          lease_expires_at = now() + make_interval(secs => coalesce(p_lease_seconds, lease_seconds)), updated_at = now()
    where id = p_task_id returning * into t;
   perform coord.emit('task.renewed', p_agent_id, t.claimed_session, t.id::text,
                      jsonb_build_object('claim_token', t.claim_token, 'lease_expires_at', t.lease_expires_at));
-  return jsonb_build_object('ok', true, 'task_id', t.id, 'claim_token', t.claim_token, 'lease_expires_at', t.lease_expires_at);
+  return jsonb_build_object('task_id', t.id, 'claim_token', t.claim_token, 'lease_expires_at', t.lease_expires_at);
 end;
 $$;
 comment on function coord.renew_claims(text, uuid, bigint, int) is
   'Extends the lease of one claimed task by p_lease_seconds (default: the claim''s own lease). Only the current '
-  'claimant, with the current token when given, before the lease expires; otherwise {ok:false, code}.';
+  'claimant, with the current token when given, before the lease expires; otherwise a refusal (lease_lost, not_claimant, …).';

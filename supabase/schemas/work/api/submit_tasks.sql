@@ -24,7 +24,7 @@ declare
   v_cause record;
 begin
   if n is null or n = 0 then
-    return jsonb_build_object('error', jsonb_build_object('code', 'invalid_input', 'message', 'tasks must be a non-empty array'));
+    return coord.refusal('invalid_input', jsonb_build_object('message', 'tasks must be a non-empty array'));
   end if;
   select array_agg(gen_random_uuid()) into v_ids from generate_series(1, n);
 
@@ -35,7 +35,7 @@ begin
       if jsonb_typeof(v_dep) = 'number' then
         if (v_dep #>> '{}')::numeric <> trunc((v_dep #>> '{}')::numeric)
            or (v_dep #>> '{}')::int < 0 or (v_dep #>> '{}')::int >= n then
-          return jsonb_build_object('error', jsonb_build_object('code', 'unknown_dependency', 'task_index', i,
+          return coord.refusal('unknown_dependency', jsonb_build_object('task_index', i,
             'message', format('tasks[%s].depends_on: %s is not the index of a task in this batch (0..%s)', i, v_dep, n - 1)));
         end if;
         v_edges_src := v_edges_src || i;
@@ -45,7 +45,7 @@ begin
         v_list := v_list || (v_dep #>> '{}')::uuid;
         v_ext := v_ext || (v_dep #>> '{}')::uuid;
       else
-        return jsonb_build_object('error', jsonb_build_object('code', 'invalid_dependency', 'task_index', i,
+        return coord.refusal('invalid_dependency', jsonb_build_object('task_index', i,
           'message', format('tasks[%s].depends_on: %s is neither a task id (uuid) nor a batch index', i, v_dep)));
       end if;
     end loop;
@@ -58,7 +58,7 @@ begin
     perform 1 from coord.tasks where id = any(v_ext) order by id for share;
     select x into v_missing from unnest(v_ext) x where not exists (select 1 from coord.tasks t where t.id = x) limit 1;
     if v_missing is not null then
-      return jsonb_build_object('error', jsonb_build_object('code', 'unknown_dependency', 'task_id', v_missing,
+      return coord.refusal('unknown_dependency', jsonb_build_object('task_id', v_missing,
         'message', format('depends_on names task %s, which does not exist; submit it first or check the id', v_missing)));
     end if;
   end if;
@@ -73,7 +73,7 @@ begin
     )
     select start into v_cycle from reach where start = node limit 1;
     if v_cycle is not null then
-      return jsonb_build_object('error', jsonb_build_object('code', 'dependency_cycle', 'task_index', v_cycle,
+      return coord.refusal('dependency_cycle', jsonb_build_object('task_index', v_cycle,
         'message', format('tasks[%s] depends on itself through depends_on; remove the cycle', v_cycle)));
     end if;
   end if;

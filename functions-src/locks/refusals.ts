@@ -1,0 +1,58 @@
+/** What each refusal of the locks SQL tells the caller to do. */
+import { ApiError } from "../http/errors.ts";
+import { defineRefusals } from "../ops/call.ts";
+import type { Lock } from "./schemas.ts";
+
+/** HH:MM:SSZ: enough for an agent to judge how long to wait. */
+export function clock(iso: string): string {
+  return `${new Date(iso).toISOString().slice(11, 19)}Z`;
+}
+
+/** Up to three locks, as a refusal names them: key, holder, expiry, reason. */
+export function describeLocks(locks: Lock[]): string {
+  const shown = locks
+    .slice(0, 3)
+    .map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}${l.reason ? ` (${l.reason})` : ""}`);
+  return shown.join("; ") + (locks.length > 3 ? `; and ${locks.length - 3} more` : "");
+}
+
+export const lockRefusals = defineRefusals({
+  unknown_repo: (r) =>
+    new ApiError(
+      404,
+      "unknown_repo",
+      `No lock has ever been taken in repo '${r.repo}'; check the repo name (omit it for 'default').`,
+      { repo: r.repo },
+    ),
+  invalid_key: (r) =>
+    new ApiError(
+      400,
+      "invalid_input",
+      `Invalid lock key ${JSON.stringify(r.key)}; send a normalised repo-relative path.`,
+      {
+        field: "file_paths",
+      },
+    ),
+  invalid_input: (r) => new ApiError(400, "invalid_input", `Invalid input — ${r.message}`),
+  // `waited_seconds` is added by a bounded wait that gave up (locks/service.ts).
+  lock_conflict: (r) => {
+    const conflicts = r.conflicts as Lock[];
+    const waited = r.waited_seconds ? ` after waiting ${r.waited_seconds}s` : "";
+    return new ApiError(
+      409,
+      "lock_conflict",
+      `Locked: ${describeLocks(conflicts)}. Nothing was taken${waited}. Retry with wait_seconds (≤20), work on ` +
+        "something else, or ask the holder.",
+      { conflicts },
+    );
+  },
+  not_holder: (r) => {
+    const held = r.held as Lock[];
+    return new ApiError(
+      403,
+      "not_holder",
+      `Not yours: ${describeLocks(held)}. Nothing was released; only the holder may release (an admin key may pass force: true).`,
+      { held },
+    );
+  },
+});

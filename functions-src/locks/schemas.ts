@@ -1,0 +1,45 @@
+/** The locks capability's answers, declared once: operations, services and the typed client all use these. */
+import { z } from "zod";
+
+/** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
+export const MAX_KEYS_PER_CALL = 50;
+
+/** A lock as every answer shows it (never its session id). */
+export const Lock = z.object({
+  key: z.string(),
+  agent_id: z.string(),
+  reason: z.string().nullable(),
+  token: z.number().int().describe("Fencing token of the grant"),
+  acquired_at: z.string(),
+  expires_at: z.string(),
+});
+export type Lock = z.output<typeof Lock>;
+
+export const AcquireOut = z.object({
+  repo: z.string(),
+  locks: z.array(Lock.extend({ refreshed: z.boolean().describe("Already yours: TTL extended, token kept") })),
+  waited_ms: z.number().int(),
+});
+
+export const ReleaseOut = z.object({
+  repo: z.string(),
+  released: z.array(z.object({ key: z.string(), token: z.number().int(), holder: z.string() })),
+  not_held: z.array(
+    z.object({
+      key: z.string(),
+      held_by: z.object({ agent_id: z.string(), key: z.string(), expires_at: z.string() }).nullable(),
+    }),
+  ),
+  released_at: z.string(),
+});
+
+export const CheckOut = z.object({ repo: z.string(), locks: z.array(Lock), truncated: z.boolean(), now: z.string() });
+
+export const VerifyOut = z.object({
+  repo: z.string(),
+  key: z.string(),
+  agent_id: z.string(),
+  token: z.number().int(),
+  held: z.literal(true),
+  lock: Lock,
+});

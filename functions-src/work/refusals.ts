@@ -1,0 +1,56 @@
+/** What each refusal of the work queue's SQL tells the caller to do. */
+import { ApiError } from "../http/errors.ts";
+import { defineRefusals, type Refusal } from "../ops/call.ts";
+
+const holder = (r: Refusal) => (r.claimed_by ? ` (now claimed by ${r.claimed_by})` : "");
+const ids = (r: Refusal) => ({ task_id: r.task_id, status: r.status, claimed_by: r.claimed_by ?? null });
+
+/** A refusal of submit_tasks: SQL writes the message, since it knows which task of the batch and why. */
+const submitRefusal = (status: 400 | 404) => (r: Refusal) => {
+  const { code, message, ...details } = r;
+  return new ApiError(status, code, String(message ?? code), details);
+};
+
+export const workRefusals = defineRefusals({
+  not_found: (r) =>
+    new ApiError(404, "not_found", `No task ${r.task_id}; check the id (GET /work/tasks lists tasks).`, {
+      task_id: r.task_id,
+    }),
+  lease_lost: (r) =>
+    new ApiError(
+      409,
+      "lease_lost",
+      `Your claim on task ${r.task_id} was lost (lease expired or session ended); it is ${r.status}${holder(r)}. ` +
+        "Discard this result and call get_work for new work.",
+      ids(r),
+    ),
+  not_claimant: (r) =>
+    new ApiError(
+      403,
+      "not_claimant",
+      `Task ${r.task_id} is ${r.status}${holder(r)}, not claimed by you; only the current claimant with its claim ` +
+        "token can do this.",
+      ids(r),
+    ),
+  already_completed: (r) =>
+    new ApiError(409, "already_completed", `Task ${r.task_id} is already ${r.status}; nothing changed.`, {
+      task_id: r.task_id,
+      status: r.status,
+    }),
+  cancelled: (r) =>
+    new ApiError(409, "cancelled", `Task ${r.task_id} was cancelled; discard the work.`, {
+      task_id: r.task_id,
+      status: "cancelled",
+    }),
+  not_submitter: (r) =>
+    new ApiError(
+      403,
+      "not_submitter",
+      `Only the submitter (${r.submitted_by}) or an admin may cancel task ${r.task_id}.`,
+      { task_id: r.task_id },
+    ),
+  invalid_input: submitRefusal(400),
+  invalid_dependency: submitRefusal(400),
+  dependency_cycle: submitRefusal(400),
+  unknown_dependency: submitRefusal(404),
+});
