@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { callJson } from "../db/port.ts";
-import { ApiError } from "../http/errors.ts";
 import { LockKey, Repo } from "../locks/keys.ts";
 import { callOp } from "../ops/call.ts";
 import { defineCapability } from "../ops/capability.ts";
