@@ -9,8 +9,11 @@ import { bench as locks } from "./bench/locks.ts";
 import { bench as verification } from "./bench/verification.ts";
 import { bench as work } from "./bench/work.ts";
 import { bench as memory } from "./bench/memory.ts";
+import { bench as references } from "./bench/references.ts";
 
+// references first: the other modules state their ratios to it.
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
+  references,
   foundation,
   locks,
   work,

@@ -292,9 +292,7 @@ export function printTable(rows: BenchRow[]): string {
     String(r.concurrency),
     String(r.ops),
     r.throughput.toFixed(0),
-    r.p50ms.toFixed(2),
-    r.p95ms.toFixed(2),
-    r.p99ms.toFixed(2),
+    ...[r.p50ms, r.p95ms, r.p99ms].map((ms) => (Number.isNaN(ms) ? "-" : ms.toFixed(2))),
     r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}%`,
     r.note ?? "",
   ]);

@@ -31,7 +31,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         const sql = await runLoad(
           c,
           async (w) => {
-            const a = await callJson<{ ok: boolean }>(database.db, "coord.acquire_locks", [
+            const a = await callJson<{ error?: { code: string } }>(database.db, "coord.acquire_locks", [
               "default",
               `sql-${w}`,
               null,
@@ -39,7 +39,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
               null,
               600,
             ]);
-            if (!a.ok) throw new Error("sql acquire refused");
+            if (a.error) throw new Error(`sql acquire refused: ${a.error.code}`);
             await callJson(database.db, "coord.release_locks", ["default", `sql-${w}`, [key(w)], false]);
           },
           { durationMs },
