@@ -2,7 +2,8 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Capability } from "../ops/capability.ts";
-import { registerOperationTool } from "../ops/operation.ts";
+import { ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { registerOperationTool, toolDefinition } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { VERSION } from "../version.ts";
 
@@ -10,8 +11,20 @@ const INSTRUCTIONS =
   "Agent Coordinator: lock files before editing them, take work from the shared queue, and remember what you learn. " +
   "Refusals say who holds what and what to do next.";
 
-/** Builds the MCP server for one request: every capability's tools and resources, bound to this caller. */
-export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability[]): McpServer {
+/** The tools/list answer: every capability's tools, compact (toolDefinition). The same for every caller. */
+export function toolList(capabilities: readonly Capability[]): Tool[] {
+  return capabilities.flatMap((cap) => cap.operations.filter((op) => op.tool !== false).map(toolDefinition));
+}
+
+/**
+ * Builds the MCP server for one request: every capability's tools and resources, bound to this caller. `tools` is
+ * the tools/list answer, computed once per app.
+ */
+export function buildMcpServer(
+  ctx: OpContext,
+  capabilities: readonly Capability[],
+  tools: Tool[] = toolList(capabilities),
+): McpServer {
   const server = new McpServer({ name: "agent-coordinator", version: VERSION }, { instructions: INSTRUCTIONS });
   for (const cap of capabilities) {
     for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op);
@@ -26,6 +39,9 @@ export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability
       );
     }
   }
+  // The SDK would list each tool's full zod schemas; the list agents read is the compact cut (ops/json-schema.ts).
+  // Calls still go through the SDK's handler, which validates arguments and structuredContent with the full schemas.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   return server;
 }
 
@@ -34,9 +50,10 @@ export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability
  * identity is bound into the tools, and nothing of one request can leak into another.
  */
 export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabilities: readonly Capability[]) {
+  const tools = toolList(capabilities);
   return new Hono<AppEnv>().on(["GET", "POST", "DELETE"], "/mcp", auth, async (c) => {
     const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
-    const server = buildMcpServer(ctx, capabilities);
+    const server = buildMcpServer(ctx, capabilities, tools);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -129,7 +129,7 @@ export const submitChanges = defineOperation({
     reverts_commit: SHA.optional(),
   }),
   output: ChangesetOut,
-  hints: { idempotentHint: true, openWorldHint: true },
+  hints: { destructiveHint: false, idempotentHint: true, openWorldHint: true },
   http: { method: "POST", path: "/webhook/agent", status: 201 },
   run: (ctx, i) =>
     gateway(ctx).submit({
