@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile, spawn } from "node:child_process";
+import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,8 +62,9 @@ describe("npm run keys (database keys)", () => {
   it("refuses to open a data directory another process is using, instead of corrupting it", async () => {
     const opened = await openDatabase(loadConfig(env(), NODE_DEFAULTS).database);
     try {
+      // This process holds it without announcing a server (server.json), so there is nobody to ask either.
       await expect(keys("list")).rejects.toMatchObject({
-        stderr: expect.stringMatching(/in use by process \d+ \(npm start\?\)/),
+        stderr: expect.stringMatching(/in use by process \d+, which is not a server this script can talk to/),
       });
     } finally {
       await opened.db.close();
@@ -81,4 +82,126 @@ describe("npm run keys (database keys)", () => {
     });
     await expect(keys("revoke", "nope")).rejects.toMatchObject({ stderr: expect.stringMatching(/no active key/) });
   });
+});
+
+/**
+ * While `npm start` holds the PGlite data directory, `npm run keys` goes through its admin API: each local agent gets
+ * its own bound key without stopping the server.
+ */
+describe("npm run keys against a running npm start (PGlite)", () => {
+  let dataDir: string;
+  const port = 18700 + Math.floor(Math.random() * 250);
+  const base = `http://127.0.0.1:${port}`;
+  const env = () => {
+    const e: Record<string, string | undefined> = {
+      ...process.env,
+      DATABASE_URL: "",
+      COORDINATOR_DATA_DIR: dataDir,
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+    };
+    delete e.COORDINATION_API_KEYS;
+    delete e.COORDINATION_ADMIN_KEYS;
+    return e;
+  };
+  const keys = (...args: string[]) =>
+    run(process.execPath, ["--import", "tsx", "scripts/keys.ts", ...args], { cwd: ROOT, env: env() });
+  let server: ReturnType<typeof spawn>;
+  let output = "";
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "coord-keys-live-"));
+    server = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      cwd: ROOT,
+      env: env(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    server.stdout!.on("data", (d) => (output += d));
+    server.stderr!.on("data", (d) => (output += d));
+    const until = Date.now() + 60_000;
+    for (;;) {
+      if (server.exitCode !== null) throw new Error(`npm start exited ${server.exitCode}: ${output}`);
+      const announced = await access(join(dataDir, "server.json")).then(
+        () => true,
+        () => false,
+      );
+      if (
+        announced &&
+        (await fetch(`${base}/health`).then(
+          (r) => r.status === 200,
+          () => false,
+        ))
+      )
+        break;
+      if (Date.now() > until) throw new Error(`npm start not ready within 60 s: ${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server.once("exit", r));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("announces itself next to the lock", async () => {
+    const announced = JSON.parse(await readFile(join(dataDir, "server.json"), "utf8"));
+    expect(announced).toEqual({ url: base, pid: server.pid });
+  });
+
+  it("creates a bound key through the server, which works at once; lists and revokes it there", async () => {
+    const created = await keys("create", "--agent", "live-agent", "--trust", "1", "--label", "agent on this laptop");
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^ac_[A-Za-z0-9_-]{43}$/);
+    expect(created.stderr).toContain(`the server at ${base}`);
+
+    const me = await fetch(`${base}/me`, { headers: { Authorization: `Bearer ${key}` } });
+    expect(await me.json()).toMatchObject({ agent_id: "live-agent", scope: "agent", trust_level: 1 });
+
+    const listed = JSON.parse((await keys("list")).stdout);
+    expect(listed).toEqual([
+      expect.objectContaining({ agent_id: "live-agent", key_prefix: key.slice(0, 10), revoked: false }),
+    ]);
+    expect(JSON.stringify(listed)).not.toContain(key);
+
+    await keys("revoke", key.slice(0, 10));
+    expect((await fetch(`${base}/me`, { headers: { Authorization: `Bearer ${key}` } })).status).toBe(401);
+    await expect(keys("revoke", key.slice(0, 10))).rejects.toMatchObject({
+      stderr: expect.stringMatching(/no active key has id or prefix/),
+    });
+  });
+
+  it("the dev key stays the operator's key while agent keys exist, across a restart", async () => {
+    const devKey = (await readFile(join(dataDir, "dev-key"), "utf8")).trim();
+    await keys("create", "--agent", "second-agent");
+    const exited = new Promise((r) => server.once("exit", r));
+    server.kill("SIGTERM");
+    await exited;
+    await expect(access(join(dataDir, "server.json"))).rejects.toThrow();
+    // Stopped: the script opens the database itself.
+    const offline = JSON.parse((await keys("list")).stdout);
+    expect(offline.map((k: { agent_id: string }) => k.agent_id)).toContain("second-agent");
+
+    server = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+      cwd: ROOT,
+      env: env(),
+      stdio: "ignore",
+    });
+    const until = Date.now() + 60_000;
+    while (
+      !(await access(join(dataDir, "server.json")).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > until) throw new Error("npm start did not come back within 60 s");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const me = await fetch(`${base}/me`, { headers: { Authorization: `Bearer ${devKey}`, "X-Agent-Id": "operator" } });
+    expect(await me.json()).toMatchObject({ scope: "admin" });
+    await expect(keys("create", "--agent", "third-agent")).resolves.toBeTruthy();
+  }, 90_000);
 });
