@@ -22,7 +22,7 @@ export function keyPrefix(key: string): string {
 export const KeySpec = z.object({
   agent_id: AgentId.describe("The agent the key acts as (an admin key may act as any agent)"),
   scope: z.enum(["agent", "admin"]).default("agent"),
-  trust_level: z.number().int().min(0).max(4).default(2).describe("0–4; the verification gateway routes by it"),
+  trust_level: z.number().int().min(0).max(4).default(2).describe("The verification gateway routes by it"),
   label: z.string().trim().min(1).max(200).optional().describe("What the key is for, shown in listings"),
 });
 

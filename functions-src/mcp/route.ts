@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Capability } from "../ops/capability.ts";
+import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import { ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
 import { registerOperationTool, toolDefinition } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
@@ -67,3 +68,72 @@ export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabi
     }
   });
 }
+
+const JSON_RPC = {
+  type: "object",
+  required: ["jsonrpc"],
+  description: "A JSON-RPC 2.0 message (MCP): a request with id and method, or a notification",
+  properties: {
+    jsonrpc: { type: "string", const: "2.0" },
+    id: { anyOf: [{ type: "string" }, { type: "integer" }] },
+    method: { type: "string", description: "initialize, tools/list, tools/call, resources/read, …" },
+    params: { type: "object" },
+  },
+};
+
+/** The OpenAPI description of `/mcp`: MCP's Streamable HTTP transport, stateless, behind the same key. */
+export const MCP_DOCS: Record<string, PathItem> = {
+  "/mcp": {
+    post: {
+      operationId: "mcp",
+      summary: "MCP (Streamable HTTP)",
+      description:
+        "The MCP endpoint: every tool and resource, bound to the caller's key and identity headers. Stateless: no " +
+        "Mcp-Session-Id; each request is answered on its own. Send Accept: application/json, text/event-stream.",
+      tags: ["mcp"],
+      parameters: [
+        { $ref: "#/components/parameters/AgentId" },
+        { $ref: "#/components/parameters/AgentType" },
+        { $ref: "#/components/parameters/SessionId" },
+      ],
+      requestBody: { required: true, content: { "application/json": { schema: JSON_RPC } } },
+      responses: {
+        "200": {
+          description: "The JSON-RPC response (errors included, as JSON-RPC errors)",
+          content: { "application/json": { schema: { type: "object" } } },
+        },
+        "202": { description: "A notification or response was accepted; nothing to answer" },
+        "400": errorResponse(400),
+        "401": errorResponse(401),
+        "403": errorResponse(403),
+        "406": {
+          description: "Accept must list both application/json and text/event-stream",
+          content: { "application/json": { schema: { type: "object" } } },
+        },
+        "413": errorResponse(413),
+        "500": errorResponse(500),
+        "503": errorResponse(503),
+      },
+    },
+    get: {
+      operationId: "mcp_stream",
+      summary: "MCP server-to-client stream",
+      description: "Stateless: the server sends nothing unprompted, so the stream ends at once.",
+      tags: ["mcp"],
+      responses: {
+        "200": {
+          description: "An empty event stream",
+          content: { "text/event-stream": { schema: { type: "string" } } },
+        },
+        "401": errorResponse(401),
+      },
+    },
+    delete: {
+      operationId: "mcp_end_session",
+      summary: "End an MCP session",
+      description: "Stateless: there is no MCP session to end (agent sessions end with POST /sessions/end).",
+      tags: ["mcp"],
+      responses: { "200": { description: "Nothing to end" }, "401": errorResponse(401) },
+    },
+  },
+};
