@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DATABASE_URL, freshPostgres } from "./helpers.ts";
+import { DATABASE_URL, freshPostgres, stopProcessGroup } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 // The npm that ships with this node, else the one on the PATH.
@@ -39,16 +39,8 @@ describe.runIf(!!DATABASE_URL)("the README's edge set-up, as written, on a fresh
   }, 60_000);
 
   afterAll(async () => {
-    if (edge?.pid && edge.exitCode === null) {
-      const exited = new Promise((r) => edge!.once("exit", r));
-      try {
-        // npm → node (the deno shim) → deno task → deno run: stop the whole group.
-        process.kill(-edge.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      await exited;
-    }
+    // npm → node (the deno shim) → deno task → deno run: the whole group.
+    await stopProcessGroup(edge);
     await pg?.drop();
   });
 

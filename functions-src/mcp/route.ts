@@ -34,7 +34,7 @@ export function buildMcpServer(
         res.name,
         res.uri,
         { title: res.title, description: res.description, mimeType: "application/json" },
-        async (uri) => ({
+        async (uri: URL) => ({
           contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(await res.read(ctx)) }],
         }),
       );
