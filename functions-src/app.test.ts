@@ -33,6 +33,40 @@ forEachDatabase("app", (get) => {
     });
     expect(bad.status).toBe(401);
     expect((await bad.json()).error.code).toBe("invalid_key");
+    // RFC 6750: the bare challenge without credentials, invalid_token for a wrong key.
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="agent-coordinator"');
+    expect(bad.headers.get("www-authenticate")).toBe('Bearer realm="agent-coordinator", error="invalid_token"');
+  });
+
+  it("every 401 carries the challenge, the webhook's signature refusal too", async () => {
+    const { app: hooked } = testApp(get().db, { env: { GITHUB_WEBHOOK_SECRET: "webhook-secret-0123456789" } });
+    const res = await hooked.request("/webhook/github", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Hub-Signature-256": "sha256=00" },
+      body: "{}",
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="agent-coordinator"/);
+  });
+
+  it("OAuth discovery and registration paths answer 404 saying the server takes an API key", async () => {
+    for (const [method, path] of [
+      ["GET", "/.well-known/oauth-protected-resource"],
+      ["GET", "/.well-known/oauth-protected-resource/mcp"],
+      ["GET", "/.well-known/oauth-authorization-server"],
+      ["GET", "/.well-known/openid-configuration"],
+      ["GET", "/mcp/.well-known/openid-configuration"],
+      ["POST", "/register"],
+      ["GET", "/authorize"],
+      ["POST", "/token"],
+    ] as const) {
+      const res = await app().request(path, { method });
+      expect(res.status, path).toBe(404);
+      const body = await res.json();
+      expect(body.error.code, path).toBe("oauth_not_supported");
+      expect(body.error.message).toMatch(/Authorization: Bearer <key>/);
+    }
+    expect((await (await app().request("/no-such-route")).json()).error.code).toBe("not_found");
   });
 
   it("accepts the key as X-API-Key too", async () => {

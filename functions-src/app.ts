@@ -5,16 +5,18 @@ import { requestId } from "hono/request-id";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
 import { authenticate } from "./identity/auth.ts";
+import { IDENTITY_HEADERS } from "./identity/agent-id.ts";
 import { identityCapability } from "./identity/capability.ts";
 import { locksCapability } from "./locks/capability.ts";
-import { mcpRoutes } from "./mcp/route.ts";
+import { MCP_DOCS, mcpRoutes } from "./mcp/route.ts";
 import { memoryCapability } from "./memory/capability.ts";
 import type { Capability } from "./ops/capability.ts";
-import { openApiDocument } from "./ops/openapi.ts";
+import { openApiDocument, type PathItem } from "./ops/openapi.ts";
 import { mountOperation } from "./ops/operation.ts";
 import { statusCapability } from "./status/capability.ts";
 import type { AppDeps, AppEnv, HostDeps } from "./types.ts";
 import { verificationCapability } from "./verification/capability.ts";
+import { VERSION } from "./version.ts";
 import { workCapability } from "./work/capability.ts";
 
 /** Every capability the app serves, in mount order. */
@@ -56,6 +58,28 @@ function bodyLimits(defaultMax: number, capabilities: readonly Capability[]): Mi
   return (c, next) => limiter(perPath.get(c.req.path) ?? defaultMax)(c, next);
 }
 
+const OPENAPI_DOC: PathItem = {
+  get: {
+    operationId: "openapi",
+    summary: "This document",
+    description: "The OpenAPI 3.1 description of every route; no key needed.",
+    tags: ["status"],
+    security: [],
+    responses: {
+      "200": { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } },
+    },
+  },
+};
+
+/** The OpenAPI document of an app serving `capabilities` (scripts/api-reference.ts renders it as docs/API_REFERENCE.md). */
+export function apiDocument(capabilities: readonly Capability[] = CAPABILITIES) {
+  return openApiDocument(capabilities, {
+    version: VERSION,
+    headers: IDENTITY_HEADERS,
+    paths: { "/openapi.json": OPENAPI_DOC, ...MCP_DOCS },
+  });
+}
+
 /** The path prefix under which Supabase serves the deployed function. */
 export const FUNCTION_PREFIX = "/coordinator";
 
@@ -95,7 +119,12 @@ export function createApp(host: HostDeps, capabilities: readonly Capability[] = 
   const auth = authenticate(deps);
 
   const api = new Hono<AppEnv>();
-  api.get("/openapi.json", (c) => c.json(openApiDocument(capabilities)));
+  // Built on first request, once per app: converting every schema costs a few milliseconds an edge start need not pay.
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  api.get("/openapi.json", (c) => {
+    document ??= apiDocument(capabilities);
+    return c.json(document);
+  });
   for (const cap of capabilities) {
     if (cap.routes) api.route("/", cap.routes(deps, auth));
     for (const op of cap.operations) mountOperation(api, deps, auth, op);

@@ -122,5 +122,5 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
 /** The Node host's defaults (`npm start`): loopback with the Host/Origin guard. */
 export const NODE_DEFAULTS: HostDefaults = { port: 8787, poolSize: 10, allowedHosts: LOOPBACK_HOSTS };
 
-/** The edge host's defaults (Supabase Edge Functions, `deno task serve`). */
+/** The edge host's defaults (Supabase Edge Functions, `npm run edge`). */
 export const EDGE_DEFAULTS: HostDefaults = { port: 8000, poolSize: 5, allowedHosts: null };

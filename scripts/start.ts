@@ -10,9 +10,10 @@ import { createApp } from "../functions-src/app.ts";
 import { ConfigError, loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
 import { migrate } from "./host/migrate.ts";
 import { openDatabase } from "./host/open-db.ts";
-import { generateApiKey } from "./host/api-keys.ts";
+import { generateApiKey } from "../functions-src/identity/keys.ts";
 import { createLogger } from "../functions-src/http/log.ts";
 import { runMaintenance } from "./host/maintenance.ts";
+import { announceServer, localUrl } from "./host/running-server.ts";
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -39,12 +40,18 @@ async function main() {
   let keyHint: string;
   const [row] = await db.query<{ n: number }>("select count(*)::int as n from coord.api_keys where revoked_at is null");
   const dbKeys = row?.n ?? 0;
-  if (config.apiKeys.length > 0 || dbKeys > 0) {
+  if (config.apiKeys.length > 0) {
     keyHint = `keys: ${config.apiKeys.length} from COORDINATION_API_KEYS/COORDINATION_ADMIN_KEYS, ${dbKeys} in the database (npm run keys -- create --agent ID)`;
   } else if (db.kind === "pglite") {
+    // The local operator's key. It stays in force when database keys exist: `npm run keys` uses it to make and
+    // revoke the agents' keys through this server, which holds the data directory.
     const key = await devKey(location);
     config.apiKeys.push({ key, agentId: null, scope: "admin" });
-    keyHint = `dev key (any agent, admin; stored in ${join(location, "dev-key")}):\n  ${key}`;
+    keyHint =
+      `dev key (any agent, admin; stored in ${join(location, "dev-key")}):\n  ${key}\n` +
+      `  ${dbKeys} agent key(s) in the database; give each agent its own: npm run keys -- create --agent ID`;
+  } else if (dbKeys > 0) {
+    keyHint = `keys: ${dbKeys} in the database (npm run keys -- create --agent ID)`;
   } else {
     keyHint =
       "no API keys configured: every call will be refused (401). Set COORDINATION_API_KEYS or run `npm run keys -- create --agent ID`.";
@@ -58,13 +65,23 @@ async function main() {
   const maintenance = minutes > 0 ? setInterval(() => void maintain(), minutes * 60_000) : undefined;
   maintenance?.unref();
   void maintain();
+  // On PGlite, scripts (`npm run keys`) cannot open the data directory while this process holds it: they find this
+  // server through server.json next to the lock and go through its API instead.
+  let unannounce: (() => Promise<void>) | undefined;
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-    say(`Agent Coordinator listening on http://${hostname === "0.0.0.0" ? "127.0.0.1" : hostname}:${info.port}`);
+    const url = localUrl(hostname, info.port);
+    say(`Agent Coordinator listening on ${url}`);
     say(
       `  database: ${db.kind} at ${location} (schema ${schemaVersion}${applied.length ? `, applied ${applied.length} migration(s)` : ""})`,
     );
     say(`  ${keyHint}`);
-    say(`  MCP: http://${hostname}:${info.port}/mcp — local agents connect with \`npx mcp-bridge\` (see README)`);
+    say(`  MCP: ${url}/mcp — local agents connect with \`npx mcp-bridge\` (see README)`);
+    if (db.kind === "pglite") {
+      void announceServer(location, url).then(
+        (remove) => (unannounce = remove),
+        (err) => log.warn("could not write server.json", { error: (err as Error).message }),
+      );
+    }
   });
 
   let closing = false;
@@ -74,6 +91,7 @@ async function main() {
     say(`${signal}: closing`);
     clearInterval(maintenance);
     server.close();
+    await unannounce?.();
     await db.close();
     process.exit(0);
   };

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { AGENT_KEY, DATABASE_URL, freshPostgres, resourceJson } from "./helpers.ts";
+import { AGENT_KEY, DATABASE_URL, freshPostgres, resourceJson, stopProcessGroup } from "./helpers.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 // Installed by the root postinstall into tools/deno (see tools/deno/package.json for why not the root).
@@ -54,15 +54,7 @@ describe.runIf(!!DATABASE_URL)("edge entry under Deno", () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      await exited;
-    }
+    await stopProcessGroup(child);
     await pg?.drop();
   });
 

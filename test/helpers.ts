@@ -2,6 +2,7 @@
  * Test harness shared by every suite: databases (PGlite from the migrated template; a fresh Postgres database per
  * file when DATABASE_URL is set), an app built over them, and request helpers.
  */
+import type { ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe } from "vitest";
 import postgres from "postgres";
@@ -161,4 +162,19 @@ export function resourceJson(result: { contents: Array<{ text?: unknown } & Reco
   const first = result.contents[0];
   if (!first || typeof first.text !== "string") throw new Error("resource has no text content");
   return JSON.parse(first.text);
+}
+
+/**
+ * Stops a child started with `detached: true` and everything it started (npm → node → deno task → deno run): the
+ * whole process group gets SIGTERM; resolves when the child has exited.
+ */
+export async function stopProcessGroup(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return; // already gone
+  }
+  await exited;
 }

@@ -36,12 +36,25 @@ function fromHttpException(err: HTTPException): ApiError {
   return new ApiError(err.status as ContentfulStatusCode, "http_error", err.message || "Request refused.");
 }
 
+/** The realm every 401 names in its `WWW-Authenticate` challenge. */
+export const REALM = "agent-coordinator";
+
+/**
+ * The challenge of a 401 (RFC 9110 §11.6.1 requires one; RFC 6750 §3 its form). A request without a key gets the bare
+ * challenge, a wrong key `error="invalid_token"`. No `resource_metadata`: the server does not do OAuth, so it names
+ * no protected-resource metadata (docs/ARCHITECTURE.md, "Keys and MCP clients").
+ */
+function challenge(code: string): string {
+  return code === "invalid_key" ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
+}
+
 /** One error handler for the whole app: refusals pass through, everything else is a logged 500 with no internals. */
 export function onError(log: Logger): ErrorHandler {
   return (err, c) => {
     const apiError = err instanceof ApiError ? err : err instanceof HTTPException ? fromHttpException(err) : null;
     if (apiError) {
-      return c.json(errorBody(c, apiError.code, apiError.message, apiError.details), apiError.status);
+      const headers = apiError.status === 401 ? { "WWW-Authenticate": challenge(apiError.code) } : undefined;
+      return c.json(errorBody(c, apiError.code, apiError.message, apiError.details), apiError.status, headers);
     }
     log.error("unhandled error", {
       request_id: c.get("requestId"),
@@ -52,8 +65,33 @@ export function onError(log: Logger): ErrorHandler {
   };
 }
 
-export const notFound: NotFoundHandler = (c) =>
-  c.json(errorBody(c, "not_found", `No route ${c.req.method} ${c.req.path}. See GET /openapi.json for the API.`), 404);
+/**
+ * Where OAuth clients look for an authorization server: protected-resource and authorization-server metadata (RFC 9728,
+ * RFC 8414, OpenID discovery) and the default endpoints the MCP SDK falls back to (`/register`, `/authorize`,
+ * `/token`). The server does not do OAuth; these answer 404 like any unknown path, with a message that tells the person
+ * reading the client's log to configure the key instead (mcp-remote prints the body of the failed `/register`).
+ */
+const OAUTH_PATH =
+  /(^|\/)\.well-known\/(oauth-protected-resource|oauth-authorization-server|openid-configuration)(\/|$)|^(\/coordinator)?\/(register|authorize|token)$/;
+
+export const notFound: NotFoundHandler = (c) => {
+  if (OAUTH_PATH.test(c.req.path)) {
+    return c.json(
+      errorBody(
+        c,
+        "oauth_not_supported",
+        "This server does not use OAuth; its 401 means the API key is missing or wrong. Send the key as " +
+          'Authorization: Bearer <key> (with mcp-remote: --header "Authorization: Bearer <key>"). ' +
+          "`npm run keys -- create --agent ID` makes one.",
+      ),
+      404,
+    );
+  }
+  return c.json(
+    errorBody(c, "not_found", `No route ${c.req.method} ${c.req.path}. See GET /openapi.json for the API.`),
+    404,
+  );
+};
 
 export function methodNotAllowedBody(c: Context, methods: string[]) {
   return c.json(

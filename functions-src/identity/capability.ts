@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
+import { ApiError } from "../http/errors.ts";
 import { defineOperation } from "../ops/operation.ts";
+import { CreatedKey, createApiKey, KeyInfo, KeySpec, listApiKeys, revokeApiKey } from "./keys.ts";
 
 /** Keeps the caller's session alive; capabilities renew the session's leases (locks, claims) with it. */
 export const heartbeat = defineOperation({
@@ -60,7 +62,58 @@ export const whoami = defineOperation({
   summarize: (o) => `${o.agent_id} (${o.scope})`,
 });
 
+/** `POST /keys`: an operator makes a database key for one agent (what `npm run keys -- create` calls on a live server). */
+export const createKey = defineOperation({
+  name: "create_api_key",
+  title: "Create an API key",
+  description: "Admin only: make a key bound to an agent. The answer holds the key; it is shown only there.",
+  input: KeySpec,
+  output: CreatedKey,
+  hints: { destructiveHint: false },
+  http: { method: "POST", path: "/keys", status: 201 },
+  tool: false,
+  access: "admin",
+  run: (ctx, i) => createApiKey(ctx.db, i),
+  summarize: (o) => `key ${o.key_prefix}… for ${o.agent_id} (${o.scope}, trust ${o.trust_level})`,
+});
+
+/** `GET /keys`: the database keys, without the keys. */
+export const listKeys = defineOperation({
+  name: "list_api_keys",
+  title: "List API keys",
+  description: "Admin only: database keys with prefix, agent, scope, trust, label, last use and revocation.",
+  input: z.object({ limit: z.number().int().min(1).max(1000).default(200) }),
+  output: z.object({ keys: z.array(KeyInfo) }),
+  hints: { readOnlyHint: true },
+  http: { method: "GET", path: "/keys" },
+  tool: false,
+  access: "admin",
+  run: async (ctx, i) => ({ keys: await listApiKeys(ctx.db, i.limit) }),
+  summarize: (o) => `${o.keys.length} keys`,
+});
+
+/** `DELETE /keys/:id`: revoke by the key's id or its prefix; effective on the next request. */
+export const revokeKey = defineOperation({
+  name: "revoke_api_key",
+  title: "Revoke an API key",
+  description: "Admin only: revoke the database key with this id or prefix; the next request with it is refused.",
+  input: z.object({ id: z.string().trim().min(6).max(64).describe("The key's id, or its prefix (from GET /keys)") }),
+  output: z.object({ revoked: z.number().int() }),
+  hints: { destructiveHint: true, idempotentHint: true },
+  http: { method: "DELETE", path: "/keys/:id" },
+  tool: false,
+  access: "admin",
+  run: async (ctx, i) => {
+    const r = await revokeApiKey(ctx.db, i.id);
+    if (r.revoked === 0) {
+      throw new ApiError(404, "not_found", `No active key has id or prefix ${i.id}; GET /keys lists them.`);
+    }
+    return r;
+  },
+  summarize: (o) => `revoked ${o.revoked} key(s)`,
+});
+
 export const identityCapability = defineCapability({
   name: "identity",
-  operations: [heartbeat, endSession, whoami],
+  operations: [heartbeat, endSession, whoami, createKey, listKeys, revokeKey],
 });

@@ -28,26 +28,15 @@ export const acquireLock = defineOperation({
   name: "acquire_lock",
   title: "Acquire locks",
   description:
-    "Lock files, directories (trailing /) or api:/db:/feature: keys before editing; all or nothing. Returns a fencing " +
-    "token per key. On conflict lists the holders; wait_seconds (≤20) waits for release.",
+    "Lock paths before editing them; all or nothing. Answers a fencing token per key; on conflict, who holds what " +
+    "(wait_seconds waits for release).",
   input: z
     .object({
       repo: RepoName,
       ...keyFields,
       reason: z.string().max(500).optional().describe("Why: shown to agents you block"),
-      ttl_minutes: z
-        .number()
-        .int()
-        .min(1)
-        .max(480)
-        .default(30)
-        .describe("Lease length, 1–480 (default 30); heartbeats renew it"),
-      wait_seconds: z
-        .number()
-        .min(0)
-        .max(20)
-        .default(0)
-        .describe("Wait up to this long for a conflicting lock to go (≤20)"),
+      ttl_minutes: z.number().int().min(1).max(480).default(30).describe("Lease; heartbeats renew it"),
+      wait_seconds: z.number().min(0).max(20).default(0),
     })
     .refine(needKeys, NEED_KEYS)
     .refine(capKeys, CAP_KEYS),

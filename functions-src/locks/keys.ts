@@ -84,7 +84,7 @@ export const LockKey = z
     });
     return z.NEVER;
   })
-  .describe("Repo-relative file path, directory ending in / (covers everything under it), or api:/db:/feature: key");
+  .describe("Repo-relative path; a directory ends in /; or an api:, db: or feature: key");
 
 /** A repository namespace name (org/name style). */
 export const Repo = z
@@ -96,4 +96,4 @@ export const Repo = z
   );
 
 /** A repository namespace; `default` when none is given. */
-export const RepoName = Repo.default("default").describe("Repository namespace (default: 'default')");
+export const RepoName = Repo.default("default");

@@ -2,7 +2,9 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Capability } from "../ops/capability.ts";
-import { registerOperationTool } from "../ops/operation.ts";
+import { errorResponse, type PathItem } from "../ops/openapi.ts";
+import { ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { registerOperationTool, toolDefinition } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { VERSION } from "../version.ts";
 
@@ -10,8 +12,20 @@ const INSTRUCTIONS =
   "Agent Coordinator: lock files before editing them, take work from the shared queue, and remember what you learn. " +
   "Refusals say who holds what and what to do next.";
 
-/** Builds the MCP server for one request: every capability's tools and resources, bound to this caller. */
-export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability[]): McpServer {
+/** The tools/list answer: every capability's tools, compact (toolDefinition). The same for every caller. */
+export function toolList(capabilities: readonly Capability[]): Tool[] {
+  return capabilities.flatMap((cap) => cap.operations.filter((op) => op.tool !== false).map(toolDefinition));
+}
+
+/**
+ * Builds the MCP server for one request: every capability's tools and resources, bound to this caller. `tools` is
+ * the tools/list answer, computed once per app.
+ */
+export function buildMcpServer(
+  ctx: OpContext,
+  capabilities: readonly Capability[],
+  tools: Tool[] = toolList(capabilities),
+): McpServer {
   const server = new McpServer({ name: "agent-coordinator", version: VERSION }, { instructions: INSTRUCTIONS });
   for (const cap of capabilities) {
     for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op);
@@ -20,12 +34,15 @@ export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability
         res.name,
         res.uri,
         { title: res.title, description: res.description, mimeType: "application/json" },
-        async (uri) => ({
+        async (uri: URL) => ({
           contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(await res.read(ctx)) }],
         }),
       );
     }
   }
+  // The SDK would list each tool's full zod schemas; the list agents read is the compact cut (ops/json-schema.ts).
+  // Calls still go through the SDK's handler, which validates arguments and structuredContent with the full schemas.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
   return server;
 }
 
@@ -34,9 +51,10 @@ export function buildMcpServer(ctx: OpContext, capabilities: readonly Capability
  * identity is bound into the tools, and nothing of one request can leak into another.
  */
 export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabilities: readonly Capability[]) {
+  const tools = toolList(capabilities);
   return new Hono<AppEnv>().on(["GET", "POST", "DELETE"], "/mcp", auth, async (c) => {
     const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
-    const server = buildMcpServer(ctx, capabilities);
+    const server = buildMcpServer(ctx, capabilities, tools);
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,
@@ -50,3 +68,72 @@ export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabi
     }
   });
 }
+
+const JSON_RPC = {
+  type: "object",
+  required: ["jsonrpc"],
+  description: "A JSON-RPC 2.0 message (MCP): a request with id and method, or a notification",
+  properties: {
+    jsonrpc: { type: "string", const: "2.0" },
+    id: { anyOf: [{ type: "string" }, { type: "integer" }] },
+    method: { type: "string", description: "initialize, tools/list, tools/call, resources/read, …" },
+    params: { type: "object" },
+  },
+};
+
+/** The OpenAPI description of `/mcp`: MCP's Streamable HTTP transport, stateless, behind the same key. */
+export const MCP_DOCS: Record<string, PathItem> = {
+  "/mcp": {
+    post: {
+      operationId: "mcp",
+      summary: "MCP (Streamable HTTP)",
+      description:
+        "The MCP endpoint: every tool and resource, bound to the caller's key and identity headers. Stateless: no " +
+        "Mcp-Session-Id; each request is answered on its own. Send Accept: application/json, text/event-stream.",
+      tags: ["mcp"],
+      parameters: [
+        { $ref: "#/components/parameters/AgentId" },
+        { $ref: "#/components/parameters/AgentType" },
+        { $ref: "#/components/parameters/SessionId" },
+      ],
+      requestBody: { required: true, content: { "application/json": { schema: JSON_RPC } } },
+      responses: {
+        "200": {
+          description: "The JSON-RPC response (errors included, as JSON-RPC errors)",
+          content: { "application/json": { schema: { type: "object" } } },
+        },
+        "202": { description: "A notification or response was accepted; nothing to answer" },
+        "400": errorResponse(400),
+        "401": errorResponse(401),
+        "403": errorResponse(403),
+        "406": {
+          description: "Accept must list both application/json and text/event-stream",
+          content: { "application/json": { schema: { type: "object" } } },
+        },
+        "413": errorResponse(413),
+        "500": errorResponse(500),
+        "503": errorResponse(503),
+      },
+    },
+    get: {
+      operationId: "mcp_stream",
+      summary: "MCP server-to-client stream",
+      description: "Stateless: the server sends nothing unprompted, so the stream ends at once.",
+      tags: ["mcp"],
+      responses: {
+        "200": {
+          description: "An empty event stream",
+          content: { "text/event-stream": { schema: { type: "string" } } },
+        },
+        "401": errorResponse(401),
+      },
+    },
+    delete: {
+      operationId: "mcp_end_session",
+      summary: "End an MCP session",
+      description: "Stateless: there is no MCP session to end (agent sessions end with POST /sessions/end).",
+      tags: ["mcp"],
+      responses: { "200": { description: "Nothing to end" }, "401": errorResponse(401) },
+    },
+  },
+};

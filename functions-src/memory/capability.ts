@@ -25,7 +25,7 @@ export const remember = defineOperation({
     "budgeted context; procedural: a named skill with steps. Secrets are redacted.",
   input: RememberIn,
   output: RememberOut,
-  hints: { readOnlyHint: false, idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/memory", status: 201 },
   // Working memory belongs to one session; the other layers to the agent.
   access: (input) => (input.layer === "working" ? "session" : "agent"),
@@ -67,7 +67,7 @@ export const memoryDetails = defineOperation({
   description: "Full details of memories by id (from recall).",
   input: DetailsIn,
   output: DetailsOut,
-  hints: { readOnlyHint: false, idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "GET", path: "/memory/details" },
   run: (ctx, input) => memory.details(ctx, input.ids),
   summarize: (o) =>
@@ -100,7 +100,7 @@ export const reportSkillOutcome = defineOperation({
   description: "Report success, failure or partial after using a procedural skill; failing skills rank lower.",
   input: SkillOutcomeIn,
   output: SkillOutcomeOut,
-  hints: { readOnlyHint: false, idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/memory/skills/outcome" },
   run: (ctx, input) => memory.skillOutcome(ctx, input),
   summarize: (o) => `skill ${o.name}: ${o.successes} successes, ${o.failures} failures, success rate ${o.success_rate}`,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { REST_ONLY } from "../ops/json-schema.ts";
 
 /** Embedding width the schema stores (pgvector column `vector(384)`, e.g. all-MiniLM-L6-v2). */
 export const EMBEDDING_DIMENSIONS = 384;
@@ -8,12 +9,10 @@ const tags = z.array(z.string().trim().toLowerCase().min(1).max(64)).max(20);
 const embedding = z
   .array(z.number().finite())
   .length(EMBEDDING_DIMENSIONS)
-  .describe(`Optional ${EMBEDDING_DIMENSIONS}-number embedding; used where the database has pgvector.`);
-const repo = z
-  .string()
-  .trim()
-  .max(200)
-  .describe("Repository the memory belongs to (scope); default shared across agents of it.");
+  .describe("Used where the database has pgvector")
+  // Agents do not type 384 numbers: REST clients with their own embedding model send it; the tool list leaves it out.
+  .meta(REST_ONLY);
+const repo = z.string().trim().max(200).describe("Repository the memory belongs to");
 const eventType = z
   .string()
   .trim()
@@ -30,9 +29,7 @@ export const RememberIn = z
     outcome: z
       .enum(["success", "failure", "partial"])
       .optional()
-      .describe(
-        "Episodic: how it went. With layer=procedural and only name+outcome, use report_skill_outcome instead.",
-      ),
+      .describe("Episodic: how it went (for a skill, use report_skill_outcome)"),
     lessons: text(4000).optional(),
     tags: tags.optional(),
     repo: repo.optional(),

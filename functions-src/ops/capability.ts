@@ -1,5 +1,6 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
+import type { PathItem } from "./openapi.ts";
 import type { Operation } from "./operation.ts";
 
 /** An MCP resource a capability publishes (read-only, JSON). */
@@ -35,6 +36,8 @@ export interface Capability<S = unknown> {
   maintenance?(deps: AppDeps): Promise<unknown>;
   /** Extra routes, mounted at the root; `auth` is the API-key middleware for those that need it. */
   routes?(deps: AppDeps, auth: MiddlewareHandler<AppEnv>): Hono<AppEnv>;
+  /** The OpenAPI description of `routes` (OpenAPI path → path item): they are not operations, so they say it here. */
+  routeDocs?: Record<string, PathItem>;
 }
 
 /** Declares a capability with its state type inferred from `setup`. */

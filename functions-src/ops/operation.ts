@@ -1,10 +1,12 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../http/errors.ts";
 import { requireJson } from "../http/middleware.ts";
 import type { AppDeps, AppEnv, Identity, OpContext } from "../types.ts";
+import { toolInputSchema, toolOutputSchema } from "./json-schema.ts";
 
 /** MCP tool annotations: hints an agent host uses to decide how carefully to call a tool. */
 export interface ToolHints {
@@ -135,17 +137,42 @@ export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: Middlewar
   else app.on(op.http.method, op.http.path, auth, handler);
 }
 
+/** The spec's defaults for tool hints; a listed hint that only repeats its default is left out. */
+const HINT_DEFAULTS: Required<ToolHints> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/**
+ * An operation's entry in the MCP tool list, compact (see json-schema.ts): agents read the whole list on every turn.
+ * Hints that repeat the spec's defaults or do not apply are left out, and so is the title: the snake_case name is
+ * readable, and clients display the name when there is no title.
+ */
+export function toolDefinition(op: Operation): Tool {
+  // destructiveHint and idempotentHint mean something only for a tool that is not read-only.
+  const readOnly = op.hints.readOnlyHint === true;
+  const hints = Object.entries(op.hints).filter(
+    ([k, v]) =>
+      HINT_DEFAULTS[k as keyof ToolHints] !== v && !(readOnly && (k === "destructiveHint" || k === "idempotentHint")),
+  );
+  return {
+    name: op.name,
+    description: op.description,
+    inputSchema: toolInputSchema(op.input) as Tool["inputSchema"],
+    outputSchema: toolOutputSchema(op.output) as Tool["outputSchema"],
+    ...(hints.length ? { annotations: Object.fromEntries(hints) } : {}),
+  };
+}
+
 /** Registers an operation as an MCP tool; refusals become `isError` results carrying the same message. */
 export function registerOperationTool(server: McpServer, ctx: OpContext, op: Operation): void {
   server.registerTool(
     op.name,
-    {
-      title: op.title,
-      description: op.description,
-      inputSchema: op.input,
-      outputSchema: op.output,
-      annotations: { title: op.title, ...op.hints },
-    },
+    // The SDK validates arguments with inputSchema and structuredContent with outputSchema (the full zod schemas);
+    // what tools/list shows is toolDefinition's compact cut of the same schemas (see buildMcpServer).
+    { description: op.description, inputSchema: op.input, outputSchema: op.output },
     // The SDK has already parsed `args` with op.input (the tool's inputSchema); they go to the operation as they are.
     async (args: unknown) => {
       try {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
+import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { VERSION } from "../version.ts";
@@ -90,6 +91,43 @@ function healthRoutes(deps: AppDeps) {
   });
 }
 
+const Health = {
+  type: "object",
+  required: ["status", "version", "database"],
+  properties: {
+    status: { type: "string", enum: ["ok", "unavailable"] },
+    version: { type: "string" },
+    database: {
+      type: "object",
+      required: ["kind", "reachable"],
+      properties: {
+        kind: { type: "string", enum: ["postgres", "pglite"] },
+        reachable: { type: "boolean" },
+        schema_version: { anyOf: [{ type: "string" }, { type: "null" }], description: "The last migration applied" },
+        hint: { type: "string", description: "What to do when the database answers but is not migrated" },
+      },
+    },
+  },
+};
+
+const HEALTH_DOC: PathItem = {
+  get: {
+    operationId: "health",
+    summary: "Health",
+    description: "Whether the app can reach its database; no key needed.",
+    tags: ["status"],
+    security: [],
+    responses: {
+      "200": { description: "Ready", content: { "application/json": { schema: Health } } },
+      "503": {
+        description: "The database is unreachable or not migrated",
+        content: { "application/json": { schema: Health } },
+      },
+      "500": errorResponse(500),
+    },
+  },
+};
+
 export const statusCapability = defineCapability({
   name: "status",
   operations: [status],
@@ -103,4 +141,5 @@ export const statusCapability = defineCapability({
     },
   ],
   routes: (deps) => healthRoutes(deps),
+  routeDocs: { "/health": HEALTH_DOC },
 });

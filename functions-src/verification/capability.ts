@@ -11,7 +11,7 @@ import { GitHubClient } from "./github.ts";
 import { verificationRefusals } from "./refusals.ts";
 import { ChangesetOut, type ChangesetView, Policy } from "./schemas.ts";
 import { TIER_NAMES, VerificationService } from "./service.ts";
-import { MAX_FILES, webhookRoutes, type Defer } from "./webhooks.ts";
+import { MAX_FILES, WEBHOOK_DOCS, webhookRoutes, type Defer } from "./webhooks.ts";
 
 const SHA = z.string().regex(/^[0-9a-f]{40}$/, "a 40-character lowercase hex commit sha");
 const REPO = z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name");
@@ -85,7 +85,7 @@ export const submitChanges = defineOperation({
     reverts_commit: SHA.optional(),
   }),
   output: ChangesetOut,
-  hints: { idempotentHint: true, openWorldHint: true },
+  hints: { destructiveHint: false, idempotentHint: true, openWorldHint: true },
   http: { method: "POST", path: "/webhook/agent", status: 201 },
   run: (ctx, i) =>
     gateway(ctx).submit({
@@ -203,6 +203,7 @@ export const verificationCapability = defineCapability({
   operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
   // GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap.
   bodyLimits: { "/webhook/github": 25 * 1024 * 1024 },
+  routeDocs: WEBHOOK_DOCS,
   setup(deps) {
     const config = deps.config.verification;
     const svc = new VerificationService(

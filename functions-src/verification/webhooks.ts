@@ -5,6 +5,8 @@ import { callOutcome, refusalError } from "../ops/call.ts";
 import { verificationRefusals } from "./refusals.ts";
 import type { ChangesetView } from "./schemas.ts";
 import { ApiError } from "../http/errors.ts";
+import { jsonSchema } from "../ops/json-schema.ts";
+import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import type { AppEnv } from "../types.ts";
 import type { VerificationService } from "./service.ts";
 import type { StaticInput } from "./static.ts";
@@ -31,6 +33,93 @@ const CallbackBody = z.object({
   summary: z.string().max(2000).optional(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
+
+const header = (name: string, description: string, schema: Record<string, unknown> = { type: "string" }) => ({
+  name,
+  in: "header",
+  required: true,
+  description,
+  schema,
+});
+const json = (schema: Record<string, unknown>, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const Status = (values: string[], extra: Record<string, unknown> = {}) => ({
+  type: "object",
+  required: ["status"],
+  properties: { status: { type: "string", enum: values }, ...extra },
+});
+
+/** The OpenAPI description of the two webhook routes: signed by their senders, not by an API key. */
+export const WEBHOOK_DOCS: Record<string, PathItem> = {
+  "/webhook/github": {
+    post: {
+      operationId: "github_webhook",
+      summary: "GitHub App webhook",
+      description:
+        "Deliveries of the GitHub App (push, pull_request, check_run), verified on the raw body under " +
+        "GITHUB_WEBHOOK_SECRET, recorded once per delivery id, processed after the answer. Bodies up to 25 MB.",
+      tags: ["verification"],
+      security: [],
+      parameters: [
+        header("X-Hub-Signature-256", "sha256=HMAC of the raw body under the webhook secret"),
+        header("X-GitHub-Event", "push, pull_request, check_run, ping, …"),
+        header("X-GitHub-Delivery", "The delivery id (redeliveries repeat it)"),
+      ],
+      requestBody: {
+        required: true,
+        content: { "application/json": { schema: { type: "object", description: "GitHub's event payload" } } },
+      },
+      responses: {
+        "200": json(
+          Status(["pong", "duplicate"], { state: { type: "string" } }),
+          "A ping, or a delivery id already received",
+        ),
+        "202": json(Status(["accepted"]), "Verified and recorded; processed after the answer"),
+        "400": errorResponse(400),
+        "401": errorResponse(401),
+        "413": errorResponse(413),
+        "500": errorResponse(500),
+        "503": errorResponse(503),
+      },
+    },
+  },
+  "/webhook/callback/{resultId}": {
+    post: {
+      operationId: "verification_callback",
+      summary: "Verification runner callback",
+      description:
+        "A sandbox or runner reports one verification result, signed (Standard Webhooks) with the key derived for " +
+        "that result from VERIFICATION_CALLBACK_SECRET, within 5 minutes of its timestamp.",
+      tags: ["verification"],
+      security: [],
+      parameters: [
+        { name: "resultId", in: "path", required: true, schema: { type: "string", format: "uuid" } },
+        header("webhook-id", "The message id (a retry repeats it)"),
+        header("webhook-timestamp", "Unix seconds", { type: "string", pattern: "^[0-9]+$" }),
+        header("webhook-signature", "v1,<base64 HMAC-SHA256> (space-separated when several)"),
+      ],
+      requestBody: { required: true, content: { "application/json": { schema: jsonSchema(CallbackBody, "input") } } },
+      responses: {
+        "200": json(
+          Status(["recorded", "duplicate"], {
+            changeset_id: { type: "string" },
+            state: { type: "string", description: "The changeset's state after the result" },
+          }),
+          "Recorded (or a message id already received)",
+        ),
+        "400": errorResponse(400),
+        "401": errorResponse(401),
+        "403": errorResponse(403),
+        "404": errorResponse(404),
+        "413": errorResponse(413),
+        "500": errorResponse(500),
+        "503": errorResponse(503),
+      },
+    },
+  },
+};
 
 function pushFiles(payload: Record<string, any>): StaticInput[] {
   // A push lists per-commit changes; the last status of each path wins (added then removed is removed).

@@ -27,11 +27,10 @@ function submittedLine(t: z.output<typeof SubmittedTask>): string {
 export const submitWork = defineOperation({
   name: "submit_work",
   title: "Submit work",
-  description:
-    "Queue a task for another agent. priority 1 (most urgent)–10; depends_on: task ids that must complete first.",
+  description: "Queue a task for another agent; depends_on holds it until those tasks complete. Answers the task id.",
   input: TaskSpec,
   output: SubmittedTask,
-  hints: { idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/work/tasks", status: 201 },
   run: async (ctx, input) => (await submitTasks(ctx, [input]))[0]!,
   summarize: submittedLine,
@@ -45,8 +44,11 @@ export const submitWorkBatch = defineOperation({
     "Queue up to 200 tasks at once, all or none. In depends_on an integer is the index of another task in this batch.",
   input: z.object({ tasks: z.array(TaskSpec).min(1).max(LIMITS.batch) }),
   output: z.object({ tasks: z.array(SubmittedTask) }),
-  hints: { idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/work/tasks/batch", status: 201 },
+  // REST only: its input repeats submit_work's whole task schema, which would double that part of the tool list
+  // agents read on every turn; an MCP agent submits tasks one by one (depends_on takes the ids earlier calls answered).
+  tool: false,
   run: async (ctx, input) => ({ tasks: await submitTasks(ctx, input.tasks) }),
   summarize: (o) =>
     `${o.tasks.length} tasks: ${o.tasks
@@ -63,7 +65,7 @@ export const getWork = defineOperation({
     "Claim the most urgent ready task (or up to limit). Keep the claim_token for complete_work; the lease renews with your session heartbeat.",
   input: ClaimInput,
   output: z.object({ tasks: z.array(Task), waited_ms: z.number().int() }),
-  hints: { idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/work/claim" },
   run: (ctx, input) => claimWork(ctx, input),
   summarize: (o) =>
@@ -85,7 +87,7 @@ export const completeWork = defineOperation({
     "Report a claimed task done (success true, result) or failed (success false, error_message; retried with backoff until max_attempts).",
   input: Completion,
   output: CompletionResult,
-  hints: { idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/work/tasks/:task_id/complete" },
   run: (ctx, input) => completeTask(ctx, input),
   summarize: (r) =>
@@ -101,7 +103,7 @@ export const completeWorkBatch = defineOperation({
   description: "Report up to 100 claimed tasks at once; each answers ok, or its refusal code and message.",
   input: z.object({ completions: z.array(Completion).min(1).max(LIMITS.claimBatch) }),
   output: z.object({ results: z.array(CompletionResult) }),
-  hints: { idempotentHint: false },
+  hints: { destructiveHint: false },
   http: { method: "POST", path: "/work/complete" },
   tool: false,
   run: async (ctx, input) => ({ results: await completeTasks(ctx, input.completions) }),

@@ -19,9 +19,12 @@ export const TaskId = z.string().regex(UUID, "must be a task id (uuid)");
 export const TaskType = z.string().regex(/^[A-Za-z0-9._:/-]{1,64}$/, "1–64 of letters, digits and . _ : / -");
 const Capability = z.string().min(1).max(64);
 
-/** Any JSON value whose serialized form stays under `bytes`. */
+/**
+ * A JSON object whose serialized form stays under `bytes`. An object, not any JSON value: a client that sends the
+ * JSON as a string (`"{\"pr\":1}"`) is refused instead of having the string stored.
+ */
 function cappedJson(bytes: number, what: string) {
-  return z.unknown().refine((v) => v === undefined || JSON.stringify(v).length <= bytes, {
+  return z.record(z.string(), z.unknown()).refine((v) => JSON.stringify(v).length <= bytes, {
     message: `${what} is over ${bytes / 1024} KiB of JSON; store large artifacts elsewhere and pass a reference`,
   });
 }
@@ -30,8 +33,8 @@ function cappedJson(bytes: number, what: string) {
 export const TaskSpec = z.object({
   task_type: TaskType,
   task_description: z.string().max(LIMITS.description).default(""),
-  input_data: cappedJson(LIMITS.inputBytes, "input_data").optional(),
-  priority: z.number().int().min(1).max(10).default(5).describe("1 most urgent … 10 least; default 5"),
+  input_data: cappedJson(LIMITS.inputBytes, "input_data").optional().describe("JSON object for the claimant"),
+  priority: z.number().int().min(1).max(10).default(5).describe("1 most urgent … 10 least"),
   depends_on: z
     .array(
       z.union([
@@ -45,7 +48,7 @@ export const TaskSpec = z.object({
     )
     .max(LIMITS.dependsOn)
     .default([])
-    .describe("Task ids that must complete first (in a batch, an integer is the index of another task of the batch)"),
+    .describe("Task ids that must complete first; in a batch, an integer is the index of another task of it"),
   deadline: z.iso.datetime({ offset: true }).optional().describe("Not claimable after this; fails if still pending"),
   max_attempts: z.number().int().min(1).max(20).default(3),
   retry_backoff_seconds: z.number().int().min(0).max(3600).default(5).describe("Retry delay base, doubled per attempt"),
@@ -89,14 +92,14 @@ export const TaskSummary = z.looseObject({
 });
 
 export const ClaimInput = z.object({
-  task_types: z.array(TaskType).max(20).optional().describe("Only these task types"),
+  task_types: z.array(TaskType).max(20).optional(),
   capabilities: z
     .array(Capability)
     .max(20)
     .optional()
     .describe("What this agent can do (matches required_capabilities)"),
-  limit: z.number().int().min(1).max(LIMITS.claimBatch).default(1).describe("Claim up to this many at once"),
-  wait_seconds: z.number().int().min(0).max(LIMITS.waitSeconds).default(0).describe("Wait up to this long for work"),
+  limit: z.number().int().min(1).max(LIMITS.claimBatch).default(1),
+  wait_seconds: z.number().int().min(0).max(LIMITS.waitSeconds).default(0),
   lease_seconds: z.number().int().min(10).max(3600).default(600),
 });
 
@@ -109,7 +112,7 @@ export const Completion = z.object({
     .optional()
     .describe("The token get_work returned; refused if a newer claim exists"),
   success: z.boolean(),
-  result: cappedJson(LIMITS.resultBytes, "result").optional(),
+  result: cappedJson(LIMITS.resultBytes, "result").optional().describe("JSON object for the submitter"),
   error_message: z.string().max(10_000).optional(),
 });
 

@@ -64,13 +64,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The lock file of a PGlite data directory: the pid of the process that has it open. */
+function lockFile(dataDir: string): string {
+  return resolve(dataDir, "pglite.lock");
+}
+
+/** The live process holding a PGlite data directory open (`npm start`, or a script), or null when none does. */
+export async function dataDirOwner(dataDir: string): Promise<number | null> {
+  const owner = Number((await readFile(lockFile(dataDir), "utf8").catch(() => "")).trim());
+  return Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner) ? owner : null;
+}
+
 /**
  * PGlite is one process's database: a second process opening the same directory (`npm run keys` while `npm start`
  * runs) would corrupt it. A lock file with the owner's pid refuses that with a clear message; a stale one (its
  * process gone) is taken over.
  */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const file = resolve(dataDir, "pglite.lock");
+  const file = lockFile(dataDir);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const handle = await open(file, "wx", 0o600);
@@ -79,8 +90,8 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       return () => rm(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      const owner = await dataDirOwner(dataDir);
+      if (owner !== null) {
         throw new Error(
           `the data directory ${dataDir} is in use by process ${owner} (npm start?): stop it first, ` +
             "or point DATABASE_URL at a Postgres server to share one database between processes",

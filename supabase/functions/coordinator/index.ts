@@ -1,5 +1,5 @@
 /**
- * The edge host: the same app as `npm start`, served by Deno (Supabase Edge Functions, or `deno task serve`).
+ * The edge host: the same app as `npm start`, served by Deno (Supabase Edge Functions, or `npm run edge` locally).
  * Supabase serves it under /coordinator; the app answers there and at the root. Migrations are applied by
  * `supabase db push` (or `npm run migrate`), never from here: an edge instance starts too often for that.
  */
