@@ -22,6 +22,9 @@ it("client/src/generated/operations.ts is what the generator makes from the curr
   expect(committed === fresh, "client/src/generated/operations.ts is out of date: run `npm run build`").toBe(true);
   // Generating twice gives the same bytes (the file is reproducible).
   const again = join(mkdtempSync(join(tmpdir(), "client-gen-")), "operations.ts");
-  execFileSync(process.execPath, ["--import", "tsx", "client/scripts/generate.ts", again], { cwd: ROOT, stdio: "pipe" });
+  execFileSync(process.execPath, ["--import", "tsx", "client/scripts/generate.ts", again], {
+    cwd: ROOT,
+    stdio: "pipe",
+  });
   expect(readFileSync(again, "utf8")).toBe(fresh);
 });
