@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +94,19 @@ describe("client surface", () => {
       });
     }
     expect(Object.keys(OPERATIONS).sort()).toEqual(ops.map((o) => o.name).sort());
+  });
+
+  it("the README's retry table says what OPERATIONS does", () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const rows = [...readme.matchAll(/^\| (always|only with|never)[^|]*\| (.*) \|$/gm)];
+    const documented = new Map<string, string>();
+    for (const [, kind, cell] of rows) {
+      for (const [, method] of cell!.matchAll(/`(\w+)`/g))
+        documented.set(method!, kind === "only with" ? "key" : kind!);
+    }
+    const camel = (n: string) => n.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+    const actual = new Map(Object.entries(OPERATIONS).map(([name, r]) => [camel(name), r.retry as string]));
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(actual));
   });
 
   it("accepts the base URL with a trailing slash or /mcp", () => {

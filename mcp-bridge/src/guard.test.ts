@@ -7,6 +7,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Db } from "../../functions-src/db/port.ts";
 import { agentHeaders, AGENT_KEY, pgliteFromTemplate, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
@@ -151,6 +153,30 @@ describe("mcp-bridge guard (git pre-commit and commit-msg)", () => {
     const ok = await git(repo, ["commit", "-m", "x"], { AGENT_ID: "guard-req" });
     expect(ok.code, ok.stderr).toBe(0);
     expect(trailers(repo)).toContain(`Coordinator-Lock-Tokens: held.ts=${token}`);
+  });
+
+  it("without AGENT_ID, acts as the agent of the bridge running for this repository (its session file)", async () => {
+    const repo = gitRepo("guard-session-");
+    expect((await install(repo)).code).toBe(0);
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN],
+      cwd: repo,
+      stderr: "pipe",
+      env: env({ AGENT_ID: "bridge-guard" }),
+    });
+    const client = new Client({ name: "codex-stand-in", version: "1.0.0" });
+    await client.connect(transport);
+    const acquired = await client.callTool({ name: "acquire_lock", arguments: { file_path: "via-bridge.ts" } });
+    const token = (acquired.structuredContent as { locks: Array<{ token: number }> }).locks[0]!.token;
+    write(repo, "via-bridge.ts");
+    await git(repo, ["add", "via-bridge.ts"]);
+    const { AGENT_ID: _unset, ...noAgent } = env();
+    const ok = await run("git", ["commit", "-m", "x"], { cwd: repo, env: noAgent });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(trailers(repo)).toContain("Coordinator-Lock-Agent: bridge-guard");
+    expect(trailers(repo)).toContain(`Coordinator-Lock-Tokens: via-bridge.ts=${token}`);
+    await client.close();
   });
 
   it("honours core.hooksPath", async () => {
