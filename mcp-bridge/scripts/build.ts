@@ -60,7 +60,8 @@ async function licenses(metafile: Metafile): Promise<string> {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const outdir = process.argv[2] ? resolve(process.argv[2]) : undefined;
   const meta = await buildBridge(outdir);
-  const out = Object.entries(meta.outputs).map(([f, o]) => `${f} ${(o.bytes / 1024).toFixed(1)} KB`);
+  const outputs = Object.values(meta.outputs);
+  const kb = outputs.reduce((n, o) => n + o.bytes, 0) / 1024;
   if (!existsSync(outdir ?? join(PKG_DIR, "dist"))) throw new Error("build produced nothing");
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`mcp-bridge: built ${outputs.length} files, ${kb.toFixed(0)} KB\n`);
 }

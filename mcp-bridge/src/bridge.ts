@@ -6,9 +6,6 @@
  * stop (the coordinator releases them), and writes a session file so the agent's hooks act in the same session.
  * Protocol on stdout only; logs on stderr.
  */
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { isJSONRPCRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { AgentCoordinationClient } from "../../client/src/index.ts";
 import { BridgeConfigError, explainRefusal, readConfig, type Env } from "./config.ts";
 import {
@@ -23,6 +20,8 @@ const log = (msg: string) => process.stderr.write(`mcp-bridge: ${msg}\n`);
 
 export async function runBridge(env: Env): Promise<void> {
   const config = readConfig(env);
+  // The MCP SDK (and zod under it) takes most of the start-up: load it while the preflight requests are in flight.
+  const sdk = import("./sdk.ts");
   const client = new AgentCoordinationClient({
     baseUrl: config.url,
     apiKey: config.apiKey,
@@ -59,6 +58,7 @@ export async function runBridge(env: Env): Promise<void> {
     return null;
   });
 
+  const { StdioServerTransport, StreamableHTTPClientTransport, isJSONRPCRequest } = await sdk;
   const local = new StdioServerTransport();
   const remote = new StreamableHTTPClientTransport(new URL(`${config.url}/mcp`), {
     requestInit: { headers: { ...client.headers } },
@@ -87,7 +87,7 @@ export async function runBridge(env: Env): Promise<void> {
     process.exit(0);
   };
 
-  local.onmessage = (message: JSONRPCMessage) => {
+  local.onmessage = (message) => {
     remote.send(message).catch((err: Error) => {
       log(`forwarding failed: ${err.message}`);
       // A request must get an answer, or the agent waits forever.
