@@ -11,7 +11,7 @@
  * (path-delimited; `.ci/run` sets it to Node 22 and 24 from the `node` npm package).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -104,6 +104,7 @@ describe("packed packages installed outside the clone", () => {
   afterAll(async () => {
     await server?.close();
     await db?.close();
+    for (const dir of [packs, project, home]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("the tarballs hold built JavaScript and nothing of the server; installing them pulls in nothing else", () => {

@@ -4,7 +4,7 @@
  * nobody ran `npm run build` (which regenerates `client/src/generated/operations.ts`).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,4 +27,5 @@ it("client/src/generated/operations.ts is what the generator makes from the curr
     stdio: "pipe",
   });
   expect(readFileSync(again, "utf8")).toBe(fresh);
+  for (const file of [out, again]) rmSync(join(file, ".."), { recursive: true, force: true });
 });

@@ -5,7 +5,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { Db } from "../../functions-src/db/port.ts";
 import { AGENT_KEY, BOUND_AGENT, BOUND_KEY, pgliteFromTemplate, resourceJson, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
-import { builtBridge, privateDir, run } from "./testing.ts";
+import { builtBridge, privateDir, run, removeTemporary } from "./testing.ts";
 
 // The bundle as `npm pack` ships it, built from the current sources.
 let BIN: string;
@@ -29,6 +29,7 @@ describe("mcp-bridge as a child process", () => {
   afterAll(async () => {
     await server.close();
     await db.close();
+    removeTemporary();
   });
 
   it("pipes MCP: initialize, list and read coordinator://status; heartbeats; ends the session when stdin closes", async () => {

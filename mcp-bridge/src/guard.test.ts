@@ -13,7 +13,7 @@ import type { Db } from "../../functions-src/db/port.ts";
 import { agentHeaders, AGENT_KEY, pgliteFromTemplate, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
 import { encodeTrailerPath } from "./guard.ts";
-import { builtBridge, gitRepo, privateDir, run } from "./testing.ts";
+import { builtBridge, gitRepo, privateDir, run, removeTemporary } from "./testing.ts";
 
 describe("mcp-bridge guard (git pre-commit and commit-msg)", () => {
   let db: Db;
@@ -34,6 +34,7 @@ describe("mcp-bridge guard (git pre-commit and commit-msg)", () => {
   afterAll(async () => {
     await server.close();
     await db.close();
+    removeTemporary();
   });
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({

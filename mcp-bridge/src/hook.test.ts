@@ -29,7 +29,7 @@ import { AGENT_KEY, agentHeaders, pgliteFromTemplate, testApp } from "../../test
 import { listen } from "../../test/server.ts";
 import { EDIT_TOOLS, settingsSnippet } from "./hook.ts";
 import { sessionsDir } from "./session-file.ts";
-import { builtBridge, eventually, gitRepo, privateDir, run } from "./testing.ts";
+import { builtBridge, eventually, gitRepo, privateDir, run, removeTemporary } from "./testing.ts";
 
 describe("mcp-bridge hook (Claude Code PreToolUse)", () => {
   let db: Db;
@@ -53,6 +53,7 @@ describe("mcp-bridge hook (Claude Code PreToolUse)", () => {
   afterAll(async () => {
     await server.close();
     await db.close();
+    removeTemporary();
   });
 
   const baseEnv = (extra: Record<string, string> = {}): Record<string, string> => ({

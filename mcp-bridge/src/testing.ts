@@ -3,17 +3,30 @@
  * child processes run to completion, and throwaway git repositories. Not part of the bundle.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, realpathSync } from "node:fs";
+import { mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBridge } from "../scripts/build.ts";
 
 let built: Promise<string> | undefined;
+/** Temporary folders this test file made; `removeTemporary` deletes them (call it in afterAll). */
+const made: string[] = [];
+
+function temporary(prefix: string): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTemporary(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  built = undefined;
+}
 
 /** The path of `mcp-bridge.js` built from the current sources (what `npm pack` ships in `dist/`). */
 export function builtBridge(): Promise<string> {
   built ??= (async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "mcp-bridge-build-")), "dist");
+    const out = join(temporary("mcp-bridge-build-"), "dist");
     await buildBridge(out);
     return join(out, "mcp-bridge.js");
   })();
@@ -48,7 +61,7 @@ export function run(
 
 /** A fresh git repository (one commit) in a temporary folder; its real path. */
 export function gitRepo(prefix = "coord-repo-"): string {
-  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const dir = temporary(prefix);
   const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe" });
   git("init", "-q", "-b", "main");
   git("config", "user.email", "agent@example.com");
@@ -60,7 +73,7 @@ export function gitRepo(prefix = "coord-repo-"): string {
 
 /** A private folder for session files (XDG_RUNTIME_DIR) and HOME, as a user's would be. */
 export function privateDir(prefix = "coord-home-"): string {
-  return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  return temporary(prefix);
 }
 
 /** Polls until `check` is true or the ceiling passes (generous: the machine may be loaded). */
