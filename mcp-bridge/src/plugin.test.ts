@@ -63,6 +63,14 @@ describe("Claude Code plugin manifest", () => {
     expect(manifest.name).toMatch(KEBAB);
     expect(manifest.version).toMatch(SEMVER);
     expect(manifest.version).toBe(pkg.version);
+    // The packages are versioned with the app: bridge, client and plugin carry the root package's version.
+    const root = JSON.parse(readFileSync(join(PKG, "../package.json"), "utf8"));
+    const client = JSON.parse(readFileSync(join(PKG, "../client/package.json"), "utf8"));
+    expect([
+      pkg.version,
+      client.version,
+      read(".claude-plugin/marketplace.json").plugins[0].version ?? root.version,
+    ]).toEqual([root.version, root.version, root.version]);
     expect(typeof manifest.description).toBe("string");
     expect(manifest.author).toEqual({ name: expect.any(String) });
     expect(manifest.keywords.every((k: unknown) => typeof k === "string")).toBe(true);
