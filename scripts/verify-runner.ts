@@ -4,7 +4,7 @@
  * command runs in VERIFY_CWD (default: the current directory) with VERIFY_REPO, VERIFY_BRANCH, VERIFY_COMMIT_SHA,
  * VERIFY_TIER set; it should check out VERIFY_COMMIT_SHA and exit 0 when the suite passes.
  */
-import { createCoordinatorClient } from "../client/src/client.ts";
+import { AgentCoordinationClient } from "../client/src/index.ts";
 import { runOnce } from "./runner/verify-runner.ts";
 
 async function main() {
@@ -17,7 +17,7 @@ async function main() {
     );
     process.exit(2);
   }
-  const client = createCoordinatorClient({
+  const client = new AgentCoordinationClient({
     baseUrl: COORDINATOR_URL,
     apiKey: COORDINATION_API_KEY,
     agentId: AGENT_ID,

@@ -1,28 +1,20 @@
-import { spawn } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Db } from "../../functions-src/db/port.ts";
-import { AGENT_KEY, pgliteFromTemplate, resourceJson, testApp } from "../../test/helpers.ts";
+import { AGENT_KEY, BOUND_AGENT, BOUND_KEY, pgliteFromTemplate, resourceJson, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
+import { builtBridge, privateDir, run, removeTemporary } from "./testing.ts";
 
-const BIN = fileURLToPath(new URL("../bin/mcp-bridge.js", import.meta.url));
+// The bundle as `npm pack` ships it, built from the current sources.
+let BIN: string;
+// Session files go to a private folder per suite, as to a user's XDG_RUNTIME_DIR.
+let RUNTIME: string;
 
-/** Runs the bridge to completion and returns its exit code and stderr (for the failure modes). */
-function runBridge(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN], {
-      env: { PATH: process.env.PATH!, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stderr = "";
-    let stdout = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.stdout.on("data", (d) => (stdout += d));
-    child.on("exit", (code) => resolve({ code, stderr, stdout }));
-  });
+/** Runs the bridge to completion and returns its exit code and output (for the failure modes and --check). */
+function runBridge(env: Record<string, string>, args: string[] = []) {
+  return run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH!, XDG_RUNTIME_DIR: RUNTIME, ...env } });
 }
 
 describe("mcp-bridge as a child process", () => {
@@ -30,12 +22,14 @@ describe("mcp-bridge as a child process", () => {
   let server: { url: string; close(): Promise<void> };
 
   beforeAll(async () => {
-    db = await pgliteFromTemplate();
+    [db, BIN] = await Promise.all([pgliteFromTemplate(), builtBridge()]);
+    RUNTIME = privateDir();
     server = await listen(testApp(db).app);
   });
   afterAll(async () => {
     await server.close();
     await db.close();
+    removeTemporary();
   });
 
   it("pipes MCP: initialize, list and read coordinator://status; heartbeats; ends the session when stdin closes", async () => {
@@ -44,6 +38,7 @@ describe("mcp-bridge as a child process", () => {
       args: [BIN],
       env: {
         PATH: process.env.PATH!,
+        XDG_RUNTIME_DIR: RUNTIME,
         COORDINATOR_URL: server.url,
         COORDINATION_API_KEY: AGENT_KEY,
         AGENT_ID: "bridge-agent",
@@ -96,6 +91,7 @@ describe("mcp-bridge as a child process", () => {
       stderr: "pipe",
       env: {
         PATH: process.env.PATH!,
+        XDG_RUNTIME_DIR: RUNTIME,
         COORDINATOR_URL: server.url,
         COORDINATION_API_KEY: AGENT_KEY,
         AGENT_ID: "bridge-worker",
@@ -189,6 +185,7 @@ describe("mcp-bridge as a child process", () => {
       stderr: "pipe",
       env: {
         PATH: process.env.PATH!,
+        XDG_RUNTIME_DIR: RUNTIME,
         COORDINATOR_URL: server.url,
         COORDINATION_API_KEY: AGENT_KEY,
         AGENT_ID: "bridge-anon-session",
@@ -238,5 +235,93 @@ describe("mcp-bridge as a child process", () => {
     });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/refused the bridge \(401\)/);
+  });
+
+  it("names the variable to set when the identity is missing, not allowed or malformed", async () => {
+    const noAgent = await runBridge({ COORDINATOR_URL: server.url, COORDINATION_API_KEY: AGENT_KEY });
+    expect(noAgent.code).toBe(1);
+    expect(noAgent.stderr.trim().split("\n")).toHaveLength(1);
+    expect(noAgent.stderr).toMatch(/AGENT_ID is not set/);
+    expect(noAgent.stderr).not.toMatch(/X-Agent-Id/);
+
+    const otherAgent = await runBridge({
+      COORDINATOR_URL: server.url,
+      COORDINATION_API_KEY: BOUND_KEY,
+      AGENT_ID: "intruder",
+    });
+    expect(otherAgent.code).toBe(1);
+    expect(otherAgent.stderr).toMatch(/AGENT_ID=intruder is not allowed with this key/);
+
+    const badSession = await runBridge({
+      COORDINATOR_URL: server.url,
+      COORDINATION_API_KEY: AGENT_KEY,
+      AGENT_ID: "ok-agent",
+      SESSION_ID: "has spaces",
+    });
+    expect(badSession.code).toBe(1);
+    expect(badSession.stderr).toMatch(/SESSION_ID is not valid: use 1–128 of letters/);
+
+    const notCoordinator = await runBridge({
+      COORDINATOR_URL: `${server.url}/not/here`,
+      COORDINATION_API_KEY: AGENT_KEY,
+      AGENT_ID: "x",
+    });
+    expect(notCoordinator.code).toBe(1);
+    expect(notCoordinator.stderr).toMatch(/COORDINATOR_URL=.*\/not\/here does not look like a coordinator \(404/);
+  });
+
+  it("accepts COORDINATOR_URL with /mcp and a trailing slash (the URL the server prints for MCP)", async () => {
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN],
+      stderr: "pipe",
+      env: {
+        PATH: process.env.PATH!,
+        XDG_RUNTIME_DIR: RUNTIME,
+        COORDINATOR_URL: `${server.url}/mcp/`,
+        COORDINATION_API_KEY: BOUND_KEY,
+        SESSION_ID: "bridge-mcp-url",
+      },
+    });
+    const client = new Client({ name: "bridge-test", version: "1.0.0" });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("acquire_lock");
+    // With a bound key and no AGENT_ID, the bridge acts as the key's agent.
+    const rows = await db.query<{ agent_id: string }>(
+      "select agent_id from coord.sessions where session_id = 'bridge-mcp-url'",
+    );
+    expect(rows.map((r) => r.agent_id)).toEqual([BOUND_AGENT]);
+    await client.close();
+  });
+
+  it("--check says what it would connect to and whether the key works, without opening a session", async () => {
+    const ok = await runBridge(
+      { COORDINATOR_URL: `${server.url}/`, COORDINATION_API_KEY: AGENT_KEY, AGENT_ID: "checker" },
+      ["--check"],
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`coordinator:  ${server.url}   (MCP endpoint ${server.url}/mcp)`);
+    expect(ok.stdout).toMatch(/server: +agent-coordinator \S+, schema \d{4}_/);
+    expect(ok.stdout).toMatch(/key: +accepted — acts as checker \(scope agent/);
+    const sessions = await db.query("select 1 from coord.sessions where agent_id = 'checker'");
+    expect(sessions).toHaveLength(0);
+
+    const bad = await runBridge(
+      { COORDINATOR_URL: server.url, COORDINATION_API_KEY: "wrong-key-000000000000", AGENT_ID: "x" },
+      ["--check"],
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/key: +NOT OK — .*Check COORDINATION_API_KEY/);
+  });
+
+  it("prints its version and usage", async () => {
+    const v = await runBridge({}, ["--version"]);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await runBridge({}, ["--help"]);
+    expect(help.stdout).toContain("mcp-bridge hook");
+    const bad = await runBridge({}, ["--nonsense"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown argument --nonsense");
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AGENT_KEY, agentHeaders, forEachDatabase } from "../../test/helpers.ts";
-import { createCoordinatorClient } from "../../client/src/client.ts";
+import { AgentCoordinationClient } from "../../client/src/index.ts";
 import { runOnce } from "./verify-runner.ts";
 import { gatewayApp } from "../../test/verification.ts";
 
@@ -30,7 +30,7 @@ forEachDatabase("local verification runner", (get) => {
 
   it("claims the tier-2 job, checks out the commit, runs the suite and reports; the changeset follows", async () => {
     const { app } = gatewayApp(get().db);
-    const client = createCoordinatorClient({
+    const client = new AgentCoordinationClient({
       baseUrl: "http://localhost",
       apiKey: AGENT_KEY,
       agentId: "runner-local",

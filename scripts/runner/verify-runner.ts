@@ -5,12 +5,10 @@
  * `scripts/verify-runner.ts` runs it against a coordinator; tests drive `runOnce` in process.
  */
 import { spawn } from "node:child_process";
-import type { createCoordinatorClient } from "../../client/src/client.ts";
-import { heartbeat } from "../../functions-src/identity/capability.ts";
-import { completeWork, getWork } from "../../functions-src/work/capability.ts";
+import type { AgentCoordinationClient } from "../../client/src/index.ts";
 
 export interface RunnerOptions {
-  client: ReturnType<typeof createCoordinatorClient>;
+  client: AgentCoordinationClient;
   /** The command and its arguments, run once per job with VERIFY_* in its environment. */
   command: string[];
   /** The checkout the command works in (a git working tree). */
@@ -60,7 +58,7 @@ function run(
 
 /** Claims at most one job and runs it; resolves to null when there was no work. */
 export async function runOnce(o: RunnerOptions): Promise<RunOutcome | null> {
-  const { tasks } = await o.client.call(getWork, {
+  const { tasks } = await o.client.getWork({
     task_types: o.taskTypes ?? ["verify:unit", "verify:integration", "verify:system"],
     wait_seconds: o.waitSeconds ?? 0,
     limit: 1,
@@ -82,12 +80,12 @@ export async function runOnce(o: RunnerOptions): Promise<RunOutcome | null> {
     VERIFY_CHANGESET_ID: job.changeset_id,
   };
   // The claim's lease renews with the session heartbeat: keep it alive while the command runs.
-  const beat = setInterval(() => void o.client.call(heartbeat, {}).catch(() => {}), 30_000);
+  const beat = setInterval(() => void o.client.heartbeat().catch(() => {}), 30_000);
   const result = await run(o.command, o.cwd, env, (o.timeoutSeconds ?? 1800) * 1000).finally(() => clearInterval(beat));
   const head = await run(["git", "rev-parse", "HEAD"], o.cwd, {}, 10_000);
   const commitSha = head.code === 0 ? head.output.trim() : null;
   const passed = result.code === 0 && commitSha !== null;
-  await o.client.call(completeWork, {
+  await o.client.completeWork({
     task_id: task.id,
     claim_token: task.claim_token ?? undefined,
     success: true,
