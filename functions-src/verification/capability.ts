@@ -7,6 +7,7 @@ import { defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv } from "../types.ts";
 import { E2BClient } from "./e2b.ts";
+import { fencingSummary } from "./fencing.ts";
 import { GitHubClient } from "./github.ts";
 import { verificationRefusals } from "./refusals.ts";
 import { ChangesetOut, type ChangesetView, Policy } from "./schemas.ts";
@@ -51,7 +52,8 @@ function summarizeChangeset(v: ChangesetView): string {
   const open = v.results
     .filter((r) => r.status !== "passed")
     .map((r) => `tier ${r.tier} ${TIER_NAMES[r.tier]} ${r.status}${r.summary ? ` (${r.summary.slice(0, 80)})` : ""}`);
-  const head = `changeset ${v.id} ${v.repo}@${v.commit_sha.slice(0, 12)}: ${v.state}, tier ${v.tier} (${TIER_NAMES[v.tier]})`;
+  const fencing = fencingSummary(v.fencing);
+  const head = `changeset ${v.id} ${v.repo}@${v.commit_sha.slice(0, 12)}: ${v.state}, tier ${v.tier} (${TIER_NAMES[v.tier]})${fencing ? `; ${fencing}` : ""}`;
   return open.length ? `${head}; open: ${open.join("; ")}` : `${head}; every required tier passed on this commit`;
 }
 
@@ -83,6 +85,17 @@ export const submitChanges = defineOperation({
       .optional()
       .describe("Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost)"),
     reverts_commit: SHA.optional(),
+    commits: z
+      .array(
+        z.object({
+          sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a full lowercase hex commit id"),
+          message: z.string().max(64 * 1024),
+          committed_at: z.iso.datetime({ offset: true }),
+        }),
+      )
+      .max(250)
+      .optional()
+      .describe("The change's commits (sha, full message, committed_at as git's %cI): lock-token trailers are checked"),
   }),
   output: ChangesetOut,
   hints: { destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -97,6 +110,7 @@ export const submitChanges = defineOperation({
       sessionId: ctx.identity.sessionId,
       taskId: i.task_id,
       lockTokens: i.lock_tokens,
+      commits: i.commits?.map((c) => ({ sha: c.sha, message: c.message, committedAt: c.committed_at })),
       files: i.files,
       revertsCommit: i.reverts_commit,
     }),

@@ -15,6 +15,7 @@ describe("verification config", () => {
       e2bApiUrl: "https://api.e2b.dev",
       workflow: "verify.yml",
       checkName: "coordinator/verification",
+      clockSkewSeconds: 60,
     });
   });
 
@@ -40,5 +41,8 @@ describe("verification config", () => {
     expect(() => loadVerificationConfig({ GITHUB_APP_PRIVATE_KEY: "k" })).toThrow(/go together/);
     expect(() => loadVerificationConfig({ VERIFICATION_CALLBACK_SECRET: "short!" })).toThrow(/base64/);
     expect(() => loadVerificationConfig({ VERIFICATION_REPOS: "no-slash" })).toThrow(/owner\/name/);
+    expect(loadVerificationConfig({ VERIFICATION_CLOCK_SKEW_SECONDS: "0" }).clockSkewSeconds).toBe(0);
+    expect(() => loadVerificationConfig({ VERIFICATION_CLOCK_SKEW_SECONDS: "-1" })).toThrow(/0 to 3600/);
+    expect(() => loadVerificationConfig({ VERIFICATION_CLOCK_SKEW_SECONDS: "1h" })).toThrow(/CLOCK_SKEW/);
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigError, type Env, list, stringVar } from "../util/env.ts";
+import { ConfigError, type Env, intVar, list, stringVar } from "../util/env.ts";
 
 /** GitHub App credentials: the app id and its private key (PEM, PKCS#1 as GitHub issues it, or PKCS#8). */
 export interface GitHubAppCredentials {
@@ -32,6 +32,11 @@ export interface VerificationConfig {
   publicUrl: string | null;
   /** VERIFICATION_REPOS: comma-separated owner/name allow-list; empty accepts any repository. */
   repos: string[] | null;
+  /**
+   * VERIFICATION_CLOCK_SKEW_SECONDS (default 60, 0–3600): how far a committer's clock may be from the database's when
+   * fenced commits are judged. A commit made within this long after its lock was lost passes as held.
+   */
+  clockSkewSeconds: number;
 }
 
 /** Parses the gateway's configuration from an environment record (process.env, Deno.env.toObject(), or a test's own). */
@@ -67,5 +72,6 @@ export function loadVerificationConfig(env: Env): VerificationConfig {
     e2bTemplate: env.E2B_TEMPLATE?.trim() || "coordinator-verify",
     publicUrl: env.VERIFICATION_PUBLIC_URL?.trim().replace(/\/+$/, "") || null,
     repos: repos.length ? repos : null,
+    clockSkewSeconds: intVar(env, "VERIFICATION_CLOCK_SKEW_SECONDS", 60, 0, 3600),
   };
 }

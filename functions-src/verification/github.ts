@@ -162,6 +162,35 @@ export class GitHubClient {
     await this.call("PATCH", `/repos/${repo}/check-runs/${id}`, await this.authFor(repo, installationId), body);
   }
 
+  /**
+   * GET /repos/{repo}/pulls/{n}/commits, every page up to GitHub's own 250-commit limit: each commit's id, message and
+   * committer date (when the commit was made, by the committer's clock; a rebase changes it, the author date not).
+   */
+  async pullRequestCommits(
+    repo: string,
+    installationId: number | null,
+    pr: number,
+  ): Promise<Array<{ sha: string; message: string; committedAt: string | null }>> {
+    const auth = await this.authFor(repo, installationId);
+    const out: Array<{ sha: string; message: string; committedAt: string | null }> = [];
+    for (let page = 1; page <= 3; page++) {
+      const batch = (await (
+        await this.call("GET", `/repos/${repo}/pulls/${pr}/commits?per_page=100&page=${page}`, auth)
+      ).json()) as Array<{ sha?: string; commit?: { message?: string; committer?: { date?: string } | null } }>;
+      if (!Array.isArray(batch))
+        throw new GitHubError(200, `GitHub GET /repos/${repo}/pulls/${pr}/commits: not a list`);
+      for (const c of batch) {
+        out.push({
+          sha: String(c.sha ?? ""),
+          message: String(c.commit?.message ?? ""),
+          committedAt: c.commit?.committer?.date ?? null,
+        });
+      }
+      if (batch.length < 100) break;
+    }
+    return out;
+  }
+
   /** GET /repos/{repo}/pulls/{n}/files, every page up to GitHub's own 3000-file limit. */
   async pullRequestFiles(
     repo: string,

@@ -24,6 +24,52 @@ export const ResultOut = z.object({
   updated_at: z.string(),
 });
 
+/** One finding of fencing: which commit, file and token, and why the token did not vouch for it. */
+export const FencingProblem = z.object({
+  sha: z.string(),
+  status: z.enum([
+    "lock_lost",
+    "not_yet_held",
+    "future",
+    "unknown_token",
+    "other_repo",
+    "other_path",
+    "other_agent",
+    "malformed",
+    "unchecked",
+  ]),
+  committed_at: z.string().optional(),
+  path: z.string().optional(),
+  token: z.number().optional(),
+  message: z.string().optional(),
+  lock_key: z.string().optional(),
+  holder: z.string().optional(),
+  acquired_at: z.string().optional(),
+  ended: z.string().optional(),
+  ended_at: z.string().optional(),
+  next_holder: z.string().optional(),
+  next_token: z.number().optional(),
+  next_at: z.string().optional(),
+});
+export type FencingProblemView = z.output<typeof FencingProblem>;
+
+/**
+ * The fencing evidence of a changeset: what the lock-token trailers of its commits showed. `status`: `none` (no
+ * commit carried tokens), `held` (every token was live when its commit was made), `lock_lost` (a commit was made
+ * without its lock), `invalid` (a forged or unreadable trailer). Counts are of commits and tokens judged.
+ */
+export const FencingOut = z.object({
+  status: z.enum(["none", "held", "lock_lost", "invalid"]),
+  skew_seconds: z.number().int(),
+  commits: z.number().int(),
+  fenced: z.number().int(),
+  tokens: z.number().int(),
+  held: z.number().int(),
+  problems: z.array(FencingProblem),
+  problems_total: z.number().int(),
+});
+export type FencingView = z.output<typeof FencingOut>;
+
 /** A changeset as every answer shows it: routing decision, required tiers and their results. */
 export const ChangesetOut = z.object({
   id: z.string(),
@@ -40,6 +86,7 @@ export const ChangesetOut = z.object({
   required_tiers: z.array(z.number().int()),
   file_count: z.number().int(),
   decision: z.record(z.string(), z.unknown()),
+  fencing: FencingOut.nullable(),
   check_run_id: z.number().nullable(),
   pr_number: z.number().nullable(),
   installation_id: z.number().nullable(),

@@ -4,6 +4,7 @@ import { ApiError } from "../http/errors.ts";
 import type { Logger } from "../http/log.ts";
 import type { VerificationConfig } from "./config.ts";
 import type { E2BClient } from "./e2b.ts";
+import { type CommitInput, fencingInput, fencingLines } from "./fencing.ts";
 import type { GitHubClient, CheckRunBody } from "./github.ts";
 import { CompiledPolicies, type Policy } from "./routing.ts";
 import { callbackSecretFor } from "./signatures.ts";
@@ -21,6 +22,8 @@ export interface ChangeInput {
   sessionId?: string | null;
   taskId?: string | null;
   lockTokens?: unknown[];
+  /** The commits of the change, for their lock-token trailers (fenced commits). */
+  commits?: readonly CommitInput[];
   files: StaticInput[];
   installationId?: number | null;
   prNumber?: number | null;
@@ -100,6 +103,13 @@ export class VerificationService {
           session_id: input.sessionId ?? null,
           task_id: input.taskId ?? null,
           lock_tokens: input.lockTokens ?? [],
+          fencing: input.commits?.length
+            ? fencingInput(input.commits, {
+                // An agent's commits are its own; a webhook's are whoever their trailers name.
+                submitter: input.source === "agent" ? input.agentId : null,
+                skewSeconds: this.config.clockSkewSeconds,
+              })
+            : null,
           file_count: input.files.length,
           // Paths and statuses only (contents were checked inline and are not kept), at most MAX_STORED_FILES of them:
           // routing above saw every file.
@@ -121,7 +131,11 @@ export class VerificationService {
       ],
       verificationRefusals,
     );
-    if (view.existing) return view;
+    if (view.existing) {
+      // Commits this submission added may have changed the evidence (fencing): bring the check run along.
+      this.track(this.syncCheckRuns());
+      return view;
+    }
     await this.startExecutors(view);
     await this.syncCheckRuns();
     return { ...(await this.status(view.id))!, existing: false };
@@ -217,7 +231,10 @@ export class VerificationService {
   }
 }
 
-/** The aggregated check run of a commit: tier, reasons, per-tier state; Approve/Reject while tier 4 waits. */
+/**
+ * The aggregated check run of a commit: tier, reasons, fencing findings (which file, which token), per-tier state;
+ * Approve/Reject while tier 4 waits.
+ */
 export function checkRunBody(view: ChangesetView, name: string): CheckRunBody {
   const matches = (view.decision.matches ?? []) as Array<{
     policy: string;
@@ -237,6 +254,7 @@ export function checkRunBody(view: ChangesetView, name: string): CheckRunBody {
           .join(", ")}`,
     ),
     ...(trust ? ["", `Trust: ${trust}`] : []),
+    ...fencingLines(view.fencing),
     "",
     ...view.results.map(
       (r) =>
@@ -244,7 +262,8 @@ export function checkRunBody(view: ChangesetView, name: string): CheckRunBody {
     ),
   ];
   const summary = lines.join("\n").slice(0, 65_000);
-  const title = `Tier ${view.tier}: ${view.state}`;
+  const fenced = view.fencing?.status === "lock_lost" || view.fencing?.status === "invalid";
+  const title = `Tier ${view.tier}: ${view.state}${fenced ? ` (fencing: ${view.fencing!.status})` : ""}`;
   const base: CheckRunBody = {
     name,
     head_sha: view.commit_sha,

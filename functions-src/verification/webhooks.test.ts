@@ -36,6 +36,8 @@ forEachDatabase("verification webhooks", (get) => {
   };
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = String(input);
+    // The pull request's commits carry no lock trailers here (fenced-commits.test.ts covers them).
+    if (url.includes("/pulls/") && url.includes("/commits?")) return Response.json([]);
     if (url.includes("/pulls/")) return fakeFetch(input, init);
     if (url.includes("/check-runs") && init?.method === "POST") return Response.json({ id: 1 }, { status: 201 });
     return new Response(null, { status: url.includes("/dispatches") ? 204 : 200 });
@@ -175,6 +177,7 @@ forEachDatabase("verification webhooks", (get) => {
       { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, GITHUB_TOKEN: "ghs_slow", GITHUB_API_URL: "http://github.invalid" },
       {
         fetch: async (input) => {
+          if (String(input).includes("/commits?")) return Response.json([]);
           if (String(input).includes("/pulls/")) {
             await gate;
             return Response.json([{ filename: "src/a.ts", status: "modified" }]);

@@ -10,6 +10,7 @@ import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import type { AppEnv } from "../types.ts";
 import type { VerificationService } from "./service.ts";
 import type { StaticInput } from "./static.ts";
+import type { CommitInput } from "./fencing.ts";
 import { verifyCallback, verifyGitHubSignature } from "./signatures.ts";
 
 /** Most files one change may carry; GitHub itself lists at most 3000 for a pull request. */
@@ -136,6 +137,16 @@ function pushFiles(payload: Record<string, any>): StaticInput[] {
   return [...byPath.values()];
 }
 
+/** A push's commits as fencing reads them: GitHub lists each with its id, message and timestamp. */
+function pushCommits(payload: Record<string, any>): CommitInput[] {
+  const commits = Array.isArray(payload.commits) ? (payload.commits as Array<Record<string, unknown>>) : [];
+  return commits.map((c) => ({
+    sha: String(c.id ?? ""),
+    message: typeof c.message === "string" ? c.message : "",
+    committedAt: typeof c.timestamp === "string" ? c.timestamp : null,
+  }));
+}
+
 function revertedCommit(message: string | undefined): string | null {
   return /This reverts commit ([0-9a-f]{40})/.exec(message ?? "")?.[1] ?? null;
 }
@@ -158,6 +169,7 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
         commitSha: any.after,
         agentId: `github:${any.pusher?.name ?? p.sender?.login ?? "unknown"}`.slice(0, 128),
         files,
+        commits: pushCommits(any),
         installationId,
         revertsCommit: revertedCommit(any.head_commit?.message),
       });
@@ -173,6 +185,7 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
         );
       }
       const listed = await svc.github.pullRequestFiles(repo, installationId, any.number);
+      const commits = await svc.github.pullRequestCommits(repo, installationId, any.number);
       await svc.submit({
         source: "github",
         repo,
@@ -181,6 +194,7 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
         agentId: `github:${pr.user?.login ?? p.sender?.login ?? "unknown"}`.slice(0, 128),
         installationId,
         prNumber: any.number,
+        commits,
         files: listed.map((f) => ({
           path: f.filename,
           status:

@@ -700,6 +700,12 @@ export type SubmitChangesInput = {
     repo?: string;
   }>;
   reverts_commit?: string;
+  /** The change's commits (sha, full message, committed_at as git's %cI): lock-token trailers are checked */
+  commits?: Array<{
+    sha: string;
+    message: string;
+    committed_at: string;
+  }>;
 };
 
 /** Answer of `submit_changes`. */
@@ -718,6 +724,31 @@ export type SubmitChangesOutput = {
   required_tiers: Array<number>;
   file_count: number;
   decision: Record<string, unknown>;
+  fencing: {
+    status: "none" | "held" | "lock_lost" | "invalid";
+    skew_seconds: number;
+    commits: number;
+    fenced: number;
+    tokens: number;
+    held: number;
+    problems: Array<{
+      sha: string;
+      status: "lock_lost" | "not_yet_held" | "future" | "unknown_token" | "other_repo" | "other_path" | "other_agent" | "malformed" | "unchecked";
+      committed_at?: string;
+      path?: string;
+      token?: number;
+      message?: string;
+      lock_key?: string;
+      holder?: string;
+      acquired_at?: string;
+      ended?: string;
+      ended_at?: string;
+      next_holder?: string;
+      next_token?: number;
+      next_at?: string;
+    }>;
+    problems_total: number;
+  } | null;
   check_run_id: number | null;
   pr_number: number | null;
   installation_id: number | null;
@@ -760,6 +791,31 @@ export type VerificationStatusOutput = {
   required_tiers: Array<number>;
   file_count: number;
   decision: Record<string, unknown>;
+  fencing: {
+    status: "none" | "held" | "lock_lost" | "invalid";
+    skew_seconds: number;
+    commits: number;
+    fenced: number;
+    tokens: number;
+    held: number;
+    problems: Array<{
+      sha: string;
+      status: "lock_lost" | "not_yet_held" | "future" | "unknown_token" | "other_repo" | "other_path" | "other_agent" | "malformed" | "unchecked";
+      committed_at?: string;
+      path?: string;
+      token?: number;
+      message?: string;
+      lock_key?: string;
+      holder?: string;
+      acquired_at?: string;
+      ended?: string;
+      ended_at?: string;
+      next_holder?: string;
+      next_token?: number;
+      next_at?: string;
+    }>;
+    problems_total: number;
+  } | null;
   check_run_id: number | null;
   pr_number: number | null;
   installation_id: number | null;
@@ -804,6 +860,31 @@ export type ReviewChangesetOutput = {
   required_tiers: Array<number>;
   file_count: number;
   decision: Record<string, unknown>;
+  fencing: {
+    status: "none" | "held" | "lock_lost" | "invalid";
+    skew_seconds: number;
+    commits: number;
+    fenced: number;
+    tokens: number;
+    held: number;
+    problems: Array<{
+      sha: string;
+      status: "lock_lost" | "not_yet_held" | "future" | "unknown_token" | "other_repo" | "other_path" | "other_agent" | "malformed" | "unchecked";
+      committed_at?: string;
+      path?: string;
+      token?: number;
+      message?: string;
+      lock_key?: string;
+      holder?: string;
+      acquired_at?: string;
+      ended?: string;
+      ended_at?: string;
+      next_holder?: string;
+      next_token?: number;
+      next_at?: string;
+    }>;
+    problems_total: number;
+  } | null;
   check_run_id: number | null;
   pr_number: number | null;
   installation_id: number | null;

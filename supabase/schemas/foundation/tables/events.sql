@@ -12,5 +12,10 @@ comment on table coord.events is
   'write identifiers and outcomes, not request bodies.';
 create index events_kind_idx on coord.events (kind, id);
 create index events_subject_idx on coord.events (subject, id) where subject is not null;
+-- The history of one lock grant, by its fencing token: the gateway asks whether a token was live when a commit was made
+-- (coord.lock_tokens_live_at). A token names one grant, so a probe returns its few events (acquired, refreshed, the
+-- end) however long the log grows; by key (events_subject_idx) it would read every grant a busy file ever had. Partial
+-- on lock events: task events carry tokens from the same sequence but are never asked about here.
+create index events_lock_token_idx on coord.events ((data ->> 'token')) where kind like 'lock.%';
 
 alter table coord.events enable row level security;

@@ -16,6 +16,7 @@ declare
   v_exec text;
   v_reverted coord.changesets;
   v_lost jsonb;
+  v_fencing jsonb;
   t int;
 begin
   -- Fencing: a change made under locks names their tokens. A token that no longer holds its lock (expired,
@@ -58,9 +59,26 @@ begin
   returning id into v_id;
 
   if v_id is null then
-    -- Same commit submitted again (an agent and the push webhook, or a retry): one changeset per commit.
-    select id into v_id from coord.changesets where repo = p->>'repo' and commit_sha = p->>'commit_sha';
+    -- Same commit submitted again (an agent and the push webhook, or a retry): one changeset per commit. Commits
+    -- this submission shows that earlier ones did not (the push lists them, the agent did not) add their evidence.
+    select id, fencing into v_id, v_fencing from coord.changesets
+     where repo = p->>'repo' and commit_sha = p->>'commit_sha' for update;
+    if jsonb_array_length(coalesce(p #> '{fencing,commits}', '[]'::jsonb)) > 0 then
+      update coord.changesets c set fencing = f.doc
+        from (select coord.verification_fencing(v_fencing, p->'fencing', p->>'repo') as doc) f
+       where c.id = v_id and f.doc is distinct from v_fencing;
+      if found then
+        perform coord.verification_refresh(v_id);
+      end if;
+    end if;
     return coord.verification_view(v_id) || jsonb_build_object('existing', true);
+  end if;
+
+  -- Fenced commits: the lock tokens in the commits' trailers, judged against the lock history at commit time. A lost
+  -- or forged token is evidence on the changeset (verification_refresh fails it), not a refusal: the commit exists
+  -- whatever we answer, and the check run has to say what is wrong with it.
+  if jsonb_array_length(coalesce(p #> '{fencing,commits}', '[]'::jsonb)) > 0 then
+    update coord.changesets set fencing = coord.verification_fencing(null, p->'fencing', p->>'repo') where id = v_id;
   end if;
 
   foreach t in array v_required loop
@@ -123,4 +141,6 @@ $$;
 comment on function coord.submit_changeset(jsonb) is
   'Records a changeset with the routing the app computed (base tier, floor, matched policies), applies the submitter''s '
   'trust, creates one result row per required tier (tier 0 from the inline checks, tiers 2/3 as verify:* tasks on '
-  'the work queue, tier 4 awaiting approval) and answers the changeset. A commit already recorded answers its changeset.';
+  'the work queue, tier 4 awaiting approval) and answers the changeset. A commit already recorded answers its changeset. '
+  'p.fencing {skew_seconds, commits} carries the commits'' parsed lock-token trailers: their evidence is recorded (and '
+  'merged into an existing changeset''s) by coord.verification_fencing.';

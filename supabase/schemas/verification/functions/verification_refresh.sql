@@ -11,7 +11,8 @@ begin
   select * into c from coord.changesets where id = p_id for update;
   select case
     when bool_or(r.status = 'rejected') then 'rejected'
-    when bool_or(r.status = 'failed') then 'failed'
+    -- A commit made under a lost lock, or a forged or unreadable lock trailer, fails the change whatever the tiers say.
+    when bool_or(r.status = 'failed') or c.fencing ->> 'status' in ('lock_lost', 'invalid') then 'failed'
     when count(*) = cardinality(c.required_tiers)
          and bool_and(r.status = 'passed' and r.commit_sha = c.commit_sha) then 'verified'
     else 'pending' end
@@ -43,4 +44,5 @@ end;
 $$;
 comment on function coord.verification_refresh(uuid) is
   'Internal: derives a changeset''s state from its results (verified only when every required tier passed on the '
-  'changeset''s own commit), records trust on the transition, bumps version so the check run is re-synced.';
+  'changeset''s own commit and its fencing evidence found no lost or forged lock token), records trust on the '
+  'transition, bumps version so the check run is re-synced.';

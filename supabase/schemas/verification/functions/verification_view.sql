@@ -8,7 +8,7 @@ as $$
     'id', c.id, 'source', c.source, 'repo', c.repo, 'branch', c.branch, 'commit_sha', c.commit_sha,
     'agent_id', c.agent_id, 'task_id', c.task_id, 'state', c.state, 'tier', c.tier, 'base_tier', c.base_tier,
     'floor_tier', c.floor_tier, 'required_tiers', to_jsonb(c.required_tiers), 'file_count', c.file_count,
-    'decision', c.decision, 'check_run_id', c.check_run_id, 'pr_number', c.pr_number,
+    'decision', c.decision, 'fencing', c.fencing - 'shas', 'check_run_id', c.check_run_id, 'pr_number', c.pr_number,
     'installation_id', c.installation_id, 'version', c.version,
     'created_at', c.created_at, 'updated_at', c.updated_at,
     'results', coalesce((

@@ -32,12 +32,14 @@ create table coord.changesets (
   check_synced_version int not null default 0,
   created_at      timestamptz not null default now(),
   updated_at      timestamptz not null default now(),
+  fencing         jsonb,
   unique (repo, commit_sha)
 );
 comment on table coord.changesets is
   'One change to verify, per repository commit: who submitted it, its files, the routing decision (matched policies, '
   'trust arithmetic), the required tiers and the resulting state. version counts state changes so the GitHub check '
-  'run can be brought up to date (check_synced_version).';
+  'run can be brought up to date (check_synced_version). fencing is the evidence from the lock-token trailers of the '
+  'commits seen for it (coord.verification_fencing); null when no commit was seen.';
 create index changesets_agent_idx on coord.changesets (agent_id, created_at desc);
 create index changesets_unsynced_idx on coord.changesets (id) where check_synced_version < version;
 
