@@ -4,6 +4,20 @@ import { z } from "zod";
 /** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
 export const MAX_KEYS_PER_CALL = 50;
 
+/** Whether a lock's holder is still running: refusals say whether waiting will help. */
+export const Holder = z.object({
+  state: z
+    .enum(["alive", "unresponsive", "dead", "none"])
+    .describe(
+      "alive: its session heartbeats; unresponsive: no heartbeat for over half the session timeout, released at " +
+        "expires_at unless it beats again; none: no heartbeating session, bounded by its TTL",
+    ),
+  last_heartbeat_at: z.string().optional().describe("Its session's last heartbeat (or call)"),
+  live_until: z.string().optional(),
+  timeout_seconds: z.number().int().optional(),
+});
+export type Holder = z.output<typeof Holder>;
+
 /** A lock as every answer shows it (never its session id). */
 export const Lock = z.object({
   key: z.string(),
@@ -11,7 +25,8 @@ export const Lock = z.object({
   reason: z.string().nullable(),
   token: z.number().int().describe("Fencing token of the grant"),
   acquired_at: z.string(),
-  expires_at: z.string(),
+  expires_at: z.string().describe("Free after this unless renewed (a heartbeating session renews it while it lives)"),
+  holder: Holder.optional().describe("In refusals: the holder's liveness"),
 });
 export type Lock = z.output<typeof Lock>;
 
