@@ -5,10 +5,11 @@ stable
 set search_path = ''
 as $$
 begin
-  -- plpgsql for a cached plan: it names the cause of every expiry the sweeps record.
+  -- plpgsql for a cached plan: it names the cause of every expiry the sweeps record. clock_timestamp(), not now():
+  -- a caller that waited for its lock guard decided the expiry after its transaction began.
   return exists (select 1 from coord.sessions s
                   where s.agent_id = p_agent_id and s.session_id = p_session_id and s.timeout_seconds is not null
-                    and (s.end_cause = 'expired' or (s.ended_at is null and s.live_until <= now())));
+                    and (s.end_cause = 'expired' or (s.ended_at is null and s.live_until <= clock_timestamp())));
 end;
 $$;
 comment on function coord.session_dead(text, text) is
