@@ -6,9 +6,9 @@ create table coord.sessions (
   last_seen_at      timestamptz not null default now(),
   last_heartbeat_at timestamptz,
   ended_at          timestamptz,
-  timeout_seconds   int check (timeout_seconds between 1 and 86400),
-  live_until        timestamptz,
   end_cause         text check (end_cause in ('ended', 'expired')),
+  live_until        timestamptz,
+  timeout_seconds   int check (timeout_seconds between 1 and 86400),
   primary key (agent_id, session_id)
 );
 comment on table coord.sessions is

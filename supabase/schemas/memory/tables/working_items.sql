@@ -9,9 +9,9 @@ create table coord.working_items (
   tokens     int not null,
   use_count  int not null default 0,
   cut        boolean not null default false,
-  task_id    text check (length(task_id) <= 128),
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  task_id    text check (length(task_id) <= 128),
   foreign key (agent_id, session_id) references coord.working_sessions (agent_id, session_id) on delete cascade
 );
 comment on table coord.working_items is

@@ -33,13 +33,13 @@ create table coord.tasks (
   lease_seconds         int not null default 600,
   lease_expires_at      timestamptz,
   lease_lost_by         text,
-  handoff               jsonb,
-  notes                 jsonb not null default '[]'::jsonb,
   result                jsonb,
   error_message         text,
   created_at            timestamptz not null default now(),
   updated_at            timestamptz not null default now(),
   finished_at           timestamptz,
+  handoff               jsonb,
+  notes                 jsonb not null default '[]'::jsonb,
   check ((status = 'claimed') = (claimed_by is not null and lease_expires_at is not null))
 );
 comment on table coord.tasks is
