@@ -109,11 +109,15 @@ AS $function$
 declare
   s coord.sessions;
 begin
-  -- Heartbeats arrive from every bridge every 30 s: the natural clock for declaring other sessions dead (and this one,
-  -- if it comes back after its timeout: what it held is then released and noticed before it lives again). Before
-  -- the update below, whose triggers take this session's lock guards: the expiry takes none.
-  perform coord.expire_sessions(100);
+  -- Presence first: it creates the row, and declares this session dead if it comes back after its timeout (what it
+  -- held is then released and noticed before it lives again).
   perform coord.record_presence(p_agent_id, p_agent_type, p_session_id);
+  -- Then this session's row lock, before expiring others: many sessions coming back at once (after an outage) each
+  -- hold their own row and skip the others', so none waits for another (expire_sessions skips locked rows).
+  perform 1 from coord.sessions where agent_id = p_agent_id and session_id = p_session_id for update;
+  -- Heartbeats arrive from every bridge every 30 s: the natural clock for declaring other sessions dead. Before the
+  -- update below, whose triggers take this session's lock guards: the expiry takes none.
+  perform coord.expire_sessions(100);
   -- Triggers of later capabilities hang on this column: they renew the session's lock and task leases, each to no
   -- later than live_until, so a session that stops heartbeating holds nothing past it.
   update coord.sessions
@@ -151,7 +155,7 @@ begin
   -- Why the holder lost it: an admin took it, its session stopped heartbeating (the lock lived only as long as the
   -- session), or its TTL ran out with nobody renewing it.
   v_cause := case when p_kind = 'lock.force_released' then 'force_released'
-                  when coord.session_dead(l.agent_id, l.session_id) then 'session_expired'
+                  when coord.session_dead(l.agent_id, l.session_id, l.ttl_seconds) then 'session_expired'
                   else 'ttl_expired' end;
   if p_kind = 'lock.force_released' then
     perform coord.emit(p_kind, p_by, null, l.key,
@@ -307,7 +311,7 @@ end;
 $function$
 ;
 
-CREATE OR REPLACE FUNCTION coord.session_dead(p_agent_id text, p_session_id text)
+CREATE OR REPLACE FUNCTION coord.session_dead(p_agent_id text, p_session_id text, p_held_seconds integer DEFAULT NULL::integer)
  RETURNS boolean
  LANGUAGE plpgsql
  STABLE
@@ -315,10 +319,13 @@ CREATE OR REPLACE FUNCTION coord.session_dead(p_agent_id text, p_session_id text
 AS $function$
 begin
   -- plpgsql for a cached plan: it names the cause of every expiry the sweeps record. clock_timestamp(), not now():
-  -- a caller that waited for its lock guard decided the expiry after its transaction began.
+  -- a caller that waited for its lock guard decided the expiry after its transaction began. A lock or claim held for
+  -- at least the session's timeout can only have lapsed with the session's liveness (heartbeats renew it to
+  -- live_until), even if a late heartbeat has brought the session back since.
   return exists (select 1 from coord.sessions s
                   where s.agent_id = p_agent_id and s.session_id = p_session_id and s.timeout_seconds is not null
-                    and (s.end_cause = 'expired' or (s.ended_at is null and s.live_until <= clock_timestamp())));
+                    and (p_held_seconds >= s.timeout_seconds or s.end_cause = 'expired'
+                         or (s.ended_at is null and s.live_until <= clock_timestamp())));
 end;
 $function$
 ;
@@ -1087,10 +1094,11 @@ declare
   r record;
 begin
   -- SKIP LOCKED: many claimers run this at once; a row another one is handling is theirs.
-  for r in select id, claimed_by, claimed_session from coord.tasks where status = 'claimed' and lease_expires_at <= now()
+  for r in select id, claimed_by, claimed_session, lease_seconds from coord.tasks
+            where status = 'claimed' and lease_expires_at <= now()
             order by lease_expires_at limit 100 for update skip locked loop
     -- A heartbeating session's lease ends with its liveness: name that cause when the session is dead.
-    perform coord.requeue_lost(r.id, case when coord.session_dead(r.claimed_by, r.claimed_session)
+    perform coord.requeue_lost(r.id, case when coord.session_dead(r.claimed_by, r.claimed_session, r.lease_seconds)
                                           then 'session expired' else 'lease expired' end);
     v_expired := v_expired + 1;
   end loop;
@@ -1327,7 +1335,7 @@ comment on function coord.memory_on_session_end() is 'Trigger: when a session en
 comment on function coord.record_presence(pg_catalog.text,pg_catalog.text,pg_catalog.text) is 'Records that an agent (and its session, when given) made an authenticated call (coord.touch_agent): presence for everyone else, and a sign of life that extends a heartbeating session''s liveness (a session dead past its timeout is declared dead first, then revived with nothing). Writes at most every 5 s per session. Answers how many notices wait for the session (what was taken from it), so the MCP route looks them up only when there are some.';
 comment on function coord.renew_claims(pg_catalog.text,pg_catalog.uuid,bigint,integer,pg_catalog.text) is 'Extends the lease of one claimed task by p_lease_seconds (default: the claim''s own lease). Only the current claimant, with the current token when given, before the lease expires; otherwise a refusal (lease_lost, not_claimant, …). p_note (optional) is a progress note kept on the task for whoever claims it next.';
 comment on function coord.requeue_lost(pg_catalog.uuid,pg_catalog.text,boolean) is 'Internal: a claim ended without completion (lease expired, session expired or ended): back to the queue with a handoff note of who lost it and why, or failed when that was the last attempt; p_notify leaves a notice for the claimant''s session. The caller holds the row lock.';
-comment on function coord.session_dead(pg_catalog.text,pg_catalog.text) is 'Internal: whether a session with liveness has stopped heartbeating past its timeout (or was ended for it). Names the cause of an expiry: session_expired rather than the TTL or lease running out.';
+comment on function coord.session_dead(pg_catalog.text,pg_catalog.text,integer) is 'Internal: whether something a session held (for p_held_seconds: its TTL or lease) lapsed because the session stopped heartbeating past its timeout rather than by its own TTL or lease. Names the cause of an expiry: session_expired.';
 comment on function coord.session_expire(coord.sessions) is 'Internal: declares one session dead: records session.expired first, then ends it with end_cause expired, so the capabilities'' ended_at triggers release its locks and claims and fold its working memory, each naming the cause. Takes no lock guard: the triggers delete only the expired locks and skip rows someone else holds (those expire on their own), so it may run in any transaction.';
 comment on function coord.session_lease_end(pg_catalog.text,pg_catalog.text,timestamp with time zone,integer) is 'Internal: when a lock or claim granted (or renewed) at p_now for p_seconds ends: p_now + p_seconds, capped at the holding session''s live_until when it heartbeats, so nothing outlives its session''s liveness.';
 comment on function coord.session_liveness(pg_catalog.text,pg_catalog.text,timestamp with time zone) is 'Internal: a holder''s liveness at p_now for refusals: state alive | unresponsive (no heartbeat for over half the timeout) | dead | none (no heartbeating session), last_heartbeat_at (last heartbeat or call), live_until, timeout_seconds.';

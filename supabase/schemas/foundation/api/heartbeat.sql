@@ -7,11 +7,15 @@ as $$
 declare
   s coord.sessions;
 begin
-  -- Heartbeats arrive from every bridge every 30 s: the natural clock for declaring other sessions dead (and this one,
-  -- if it comes back after its timeout: what it held is then released and noticed before it lives again). Before
-  -- the update below, whose triggers take this session's lock guards: the expiry takes none.
-  perform coord.expire_sessions(100);
+  -- Presence first: it creates the row, and declares this session dead if it comes back after its timeout (what it
+  -- held is then released and noticed before it lives again).
   perform coord.record_presence(p_agent_id, p_agent_type, p_session_id);
+  -- Then this session's row lock, before expiring others: many sessions coming back at once (after an outage) each
+  -- hold their own row and skip the others', so none waits for another (expire_sessions skips locked rows).
+  perform 1 from coord.sessions where agent_id = p_agent_id and session_id = p_session_id for update;
+  -- Heartbeats arrive from every bridge every 30 s: the natural clock for declaring other sessions dead. Before the
+  -- update below, whose triggers take this session's lock guards: the expiry takes none.
+  perform coord.expire_sessions(100);
   -- Triggers of later capabilities hang on this column: they renew the session's lock and task leases, each to no
   -- later than live_until, so a session that stops heartbeating holds nothing past it.
   update coord.sessions

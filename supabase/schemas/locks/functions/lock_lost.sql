@@ -9,7 +9,7 @@ begin
   -- Why the holder lost it: an admin took it, its session stopped heartbeating (the lock lived only as long as the
   -- session), or its TTL ran out with nobody renewing it.
   v_cause := case when p_kind = 'lock.force_released' then 'force_released'
-                  when coord.session_dead(l.agent_id, l.session_id) then 'session_expired'
+                  when coord.session_dead(l.agent_id, l.session_id, l.ttl_seconds) then 'session_expired'
                   else 'ttl_expired' end;
   if p_kind = 'lock.force_released' then
     perform coord.emit(p_kind, p_by, null, l.key,
