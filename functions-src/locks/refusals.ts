@@ -1,7 +1,7 @@
 /** What each refusal of the locks SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
 import { defineRefusals } from "../ops/call.ts";
-import type { Lock } from "./schemas.ts";
+import type { HeldLock } from "./schemas.ts";
 
 /** HH:MM:SSZ: enough for an agent to judge how long to wait. */
 export function clock(iso: string): string {
@@ -18,7 +18,7 @@ function secondsBetween(from: string, to: string): number {
  * (then it keeps the lock while it runs), stopped responding (then it goes at its expiry), or has no heartbeating
  * session (then its TTL bounds it). `now` is the database's time of the refusal.
  */
-export function describeLock(l: Lock, now?: string): string {
+export function describeLock(l: HeldLock, now?: string): string {
   const reason = l.reason ? ` for '${l.reason}'` : "";
   const h = l.holder;
   if (h?.last_heartbeat_at && now && h.state === "alive") {
@@ -34,13 +34,13 @@ export function describeLock(l: Lock, now?: string): string {
 }
 
 /** Up to three locks, as a refusal names them. */
-export function describeLocks(locks: Lock[], now?: string): string {
+export function describeLocks(locks: HeldLock[], now?: string): string {
   const shown = locks.slice(0, 3).map((l) => describeLock(l, now));
   return shown.join("; ") + (locks.length > 3 ? `; and ${locks.length - 3} more` : "");
 }
 
 /** What to do about a conflict, from the holders' liveness. */
-function nextStep(locks: Lock[]): string {
+function nextStep(locks: HeldLock[]): string {
   const states = new Set(locks.map((l) => l.holder?.state ?? "none"));
   if (states.has("unresponsive") || states.has("dead")) {
     return "Retry with wait_seconds (≤20) to take it when it is released, or work on something else.";
@@ -71,7 +71,7 @@ export const lockRefusals = defineRefusals({
   invalid_input: (r) => new ApiError(400, "invalid_input", `Invalid input — ${r.message}`),
   // `waited_seconds` is added by a bounded wait that gave up (locks/service.ts).
   lock_conflict: (r) => {
-    const conflicts = r.conflicts as Lock[];
+    const conflicts = r.conflicts as HeldLock[];
     const waited = r.waited_seconds ? ` after waiting ${r.waited_seconds}s` : "";
     return new ApiError(
       409,
@@ -81,7 +81,7 @@ export const lockRefusals = defineRefusals({
     );
   },
   not_holder: (r) => {
-    const held = r.held as Lock[];
+    const held = r.held as HeldLock[];
     return new ApiError(
       403,
       "not_holder",

@@ -4,19 +4,18 @@ import { z } from "zod";
 /** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
 export const MAX_KEYS_PER_CALL = 50;
 
-/** Whether a lock's holder is still running: refusals say whether waiting will help. */
-export const Holder = z.object({
-  state: z
-    .enum(["alive", "unresponsive", "dead", "none"])
-    .describe(
-      "alive: its session heartbeats; unresponsive: no heartbeat for over half the session timeout, released at " +
-        "expires_at unless it beats again; none: no heartbeating session, bounded by its TTL",
-    ),
-  last_heartbeat_at: z.string().optional().describe("Its session's last heartbeat (or call)"),
-  live_until: z.string().optional(),
-  timeout_seconds: z.number().int().optional(),
-});
-export type Holder = z.output<typeof Holder>;
+/**
+ * Whether a lock's holder is still running, as refusals (lock_conflict, not_holder) show it next to each lock: alive
+ * (its session heartbeats), unresponsive (no heartbeat for over half the session timeout: released at expires_at
+ * unless it beats again), dead, or none (no heartbeating session: its TTL bounds it).
+ */
+export interface Holder {
+  state: "alive" | "unresponsive" | "dead" | "none";
+  /** Its session's last heartbeat (or call). */
+  last_heartbeat_at?: string;
+  live_until?: string;
+  timeout_seconds?: number;
+}
 
 /** A lock as every answer shows it (never its session id). */
 export const Lock = z.object({
@@ -25,10 +24,12 @@ export const Lock = z.object({
   reason: z.string().nullable(),
   token: z.number().int().describe("Fencing token of the grant"),
   acquired_at: z.string(),
-  expires_at: z.string().describe("Free after this unless renewed (a heartbeating session renews it while it lives)"),
-  holder: Holder.optional().describe("In refusals: the holder's liveness"),
+  expires_at: z.string(),
 });
 export type Lock = z.output<typeof Lock>;
+
+/** A lock in a refusal: with its holder's liveness. */
+export type HeldLock = Lock & { holder?: Holder };
 
 export const AcquireOut = z.object({
   repo: z.string(),

@@ -25,7 +25,7 @@ function submittedLine(t: z.output<typeof SubmittedTask>): string {
 }
 
 /** What the next claimant reads of a task that came back: who had it, how long, why, their notes and memory. */
-export function handoffLines(h: z.output<typeof Handoff>): string {
+export function handoffLines(h: Handoff): string {
   const held = h.held_seconds === undefined ? "" : ` for ${h.held_seconds} s`;
   const lines = [
     `  handoff: ${h.agent_id ?? "?"} held it${held} (attempt ${h.attempt ?? "?"}); it came back: ${h.why}`,
@@ -85,7 +85,7 @@ export const getWork = defineOperation({
           .map(
             (t) =>
               `claimed ${t.task_type} task ${t.id} (priority ${t.priority}, attempt ${t.attempts}/${t.max_attempts}) claim_token ${t.claim_token}, lease until ${t.lease_expires_at}: ${t.task_description.slice(0, 200)}` +
-              (t.handoff ? `\n${handoffLines(t.handoff)}` : ""),
+              (t.handoff ? `\n${handoffLines(t.handoff as unknown as Handoff)}` : ""),
           )
           .join("\n"),
 });

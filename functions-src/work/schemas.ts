@@ -63,28 +63,30 @@ export const SubmittedTask = z.object({
 });
 
 /** A progress note a claimant left on a task (renew_work's note). */
-export const TaskNote = z.object({ at: z.string(), agent_id: z.string(), note: z.string() });
+export interface TaskNote {
+  at: string;
+  agent_id: string;
+  note: string;
+}
 
 /**
  * The claim before this one, when it ended without completing (holder died, gave up, lost the lease): what the next
  * claimant is told. get_work adds how long it was held, the last notes and the previous session's working memory
- * about the task.
+ * about the task. A plain type, not a schema: tools/list carries every output schema, and agents pay for each word.
  */
-export const Handoff = z.looseObject({
-  agent_id: z.string().nullable(),
-  session_id: z.string().nullable().optional(),
-  claim_token: z.number().int().nullable().optional(),
-  attempt: z.number().int().optional(),
-  claimed_at: z.string().nullable().optional(),
-  released_at: z.string(),
-  why: z.string().describe("session expired | lease expired | session ended | failed: <error>"),
-  held_seconds: z.number().int().optional(),
-  notes: z.array(TaskNote).optional(),
-  working_memory: z
-    .array(z.object({ kind: z.string(), content: z.string(), priority: z.number().int(), at: z.string() }))
-    .optional()
-    .describe("The previous session's working-memory items tied to this task (remember layer=working, task_id)"),
-});
+export interface Handoff {
+  agent_id: string | null;
+  session_id?: string | null;
+  claim_token?: number | null;
+  attempt?: number;
+  claimed_at?: string | null;
+  released_at: string;
+  /** session expired | lease expired | session ended | failed: <error> */
+  why: string;
+  held_seconds?: number;
+  notes?: TaskNote[];
+  working_memory?: Array<{ kind: string; content: string; priority: number; at: string }>;
+}
 
 /** A task as claimed or inspected. Loose: new columns may appear without breaking clients. */
 export const Task = z.looseObject({
@@ -102,8 +104,11 @@ export const Task = z.looseObject({
   lease_expires_at: z.string().nullable(),
   result: z.unknown(),
   error_message: z.string().nullable(),
-  handoff: Handoff.nullable().optional().describe("Set when the task came back from an earlier claim"),
-  notes: z.array(TaskNote).optional(),
+  handoff: z
+    .looseObject({})
+    .nullable()
+    .optional()
+    .describe("Set when it came back: who held it, why, their notes and working memory"),
 });
 
 export const TaskSummary = z.looseObject({
