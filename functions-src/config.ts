@@ -34,6 +34,11 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Milliseconds /health waits for the database before answering 503. */
   healthTimeoutMs: number;
+  /**
+   * Seconds without a heartbeat (or any call) after which a heartbeating session is dead: its locks and claims are
+   * free at once (they never outlive it). The bridge beats every 30 s; keep this well above the interval.
+   */
+  sessionTimeoutSeconds: number;
   /** The verification gateway's settings (GitHub, sandboxes, callbacks). */
   verification: VerificationConfig;
 }
@@ -105,6 +110,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
     allowedHosts: extraHosts.length ? [...LOOPBACK_HOSTS, ...extraHosts] : defaults.allowedHosts,
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),
+    sessionTimeoutSeconds: intVar(env, "COORDINATOR_SESSION_TIMEOUT_SECONDS", 90, 2, 86_400),
     verification: loadVerificationConfig(env),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
     hostname: env.HOST?.trim() || "127.0.0.1",

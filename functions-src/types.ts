@@ -41,5 +41,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     identity: Identity;
+    /** Lost-lock/claim notices waiting for the caller's session, as the presence call counted them (0: unknown). */
+    pendingNotices: number;
   };
 }

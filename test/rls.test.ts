@@ -23,7 +23,7 @@ forEachDatabase("row-level security for the anon key", (get) => {
 
   it("shows presence, active locks and pending task summaries — and nothing else", async () => {
     const db = get().db;
-    await db.query("select coord.touch_agent('rls-agent', 'claude_code', 'rls-session')");
+    await db.query("select coord.record_presence('rls-agent', 'claude_code', 'rls-session')");
     await callJson(db, "coord.acquire_locks", ["default", "rls-agent", null, ["rls/live.ts"], "visible", 600]);
     await callJson(db, "coord.acquire_locks", ["default", "rls-agent", null, ["rls/stale.ts"], "expired", 600]);
     await db.query("update coord.locks set expires_at = now() - interval '1 minute' where key = 'rls/stale.ts'");

@@ -12,7 +12,8 @@ const ID = { pattern: AGENT_ID_PATTERN, rule: AGENT_ID_RULE };
 const TYPE = { pattern: AGENT_TYPE_PATTERN, rule: AGENT_TYPE_RULE };
 const DEFAULT_TRUST = 2;
 // Presence is kept to this resolution for keys from the environment, which need no database lookup:
-// one write per agent session every few seconds instead of one per request.
+// one write per agent session every few seconds instead of one per request (a quarter of a shorter session timeout,
+// so a calling session never lapses between two writes).
 const TOUCH_INTERVAL_MS = 5_000;
 
 function header(c: { req: { header(name: string): string | undefined } }, name: string, spec: typeof ID, what: string) {
@@ -38,12 +39,15 @@ interface DbIdentity {
   agent_id: string;
   scope: "agent" | "admin";
   trust_level: number;
+  /** Notices waiting for the caller's session (coord.record_presence). */
+  notices?: number;
 }
 
 /**
  * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
  * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
- * when the key is bound to another agent. Records the agent and session (presence) on the way.
+ * when the key is bound to another agent. Records the agent and session (presence) on the way, and how many
+ * lost-lock/claim notices wait for the session (`pendingNotices`).
  */
 export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
   // Digests of the configured keys, computed once.
@@ -51,18 +55,25 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     deps.config.apiKeys.map(async (k) => ({ ...k, digest: await sha256Bytes(k.key) })),
   );
   const lastTouch = new Map<string, number>();
+  const touchInterval = Math.min(TOUCH_INTERVAL_MS, deps.config.sessionTimeoutSeconds * 250);
 
-  async function touch(identity: Identity) {
+  /**
+   * Presence, a sign of life for a heartbeating session, and how many lost-lock/claim notices wait for it. MCP
+   * requests of a session always ask (their tool answers carry the notices); SQL writes at most every 5 s anyway, so
+   * the call is a read unless something changed.
+   */
+  async function touch(identity: Identity, always: boolean): Promise<number> {
     const mark = `${identity.agentId}\u0000${identity.sessionId ?? ""}\u0000${identity.agentType}`;
     const now = Date.now();
-    if ((lastTouch.get(mark) ?? 0) > now - TOUCH_INTERVAL_MS) return;
+    if (!always && (lastTouch.get(mark) ?? 0) > now - touchInterval) return 0;
     if (lastTouch.size > 10_000) lastTouch.clear();
     lastTouch.set(mark, now);
-    await deps.db.query("select coord.touch_agent($1, $2, $3)", [
+    const [row] = await deps.db.query<{ n: number }>("select coord.record_presence($1, $2, $3) as n", [
       identity.agentId,
       identity.agentType,
       identity.sessionId,
     ]);
+    return row?.n ?? 0;
   }
 
   return async (c, next) => {
@@ -84,6 +95,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     for (const k of await envKeys) if (constantTimeEqual(digest, k.digest) && !match) match = k;
 
     let identity: Identity;
+    let notices = 0;
     if (match) {
       if (match.agentId && agentHeader && agentHeader !== match.agentId) {
         throw new ApiError(
@@ -102,7 +114,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         scope: match.scope,
         trustLevel: DEFAULT_TRUST,
       };
-      await touch(identity);
+      notices = await touch(identity, sessionId !== null && c.req.path.endsWith("/mcp"));
     } else {
       const r = await callOp<DbIdentity>(
         deps.db,
@@ -117,8 +129,10 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         scope: r.scope,
         trustLevel: r.trust_level,
       };
+      notices = r.notices ?? 0;
     }
     c.set("identity", identity);
+    c.set("pendingNotices", notices);
     await next();
   };
 }

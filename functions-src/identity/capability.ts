@@ -5,20 +5,33 @@ import { ApiError } from "../http/errors.ts";
 import { defineOperation } from "../ops/operation.ts";
 import { CreatedKey, createApiKey, KeyInfo, KeySpec, listApiKeys, revokeApiKey } from "./keys.ts";
 
-/** Keeps the caller's session alive; capabilities renew the session's leases (locks, claims) with it. */
+/**
+ * Keeps the caller's session alive for COORDINATOR_SESSION_TIMEOUT_SECONDS; capabilities renew the session's leases
+ * (locks, claims) with it, never past that liveness.
+ */
 export const heartbeat = defineOperation({
   name: "heartbeat",
   title: "Session heartbeat",
-  description: "Marks this session alive and renews its leases.",
+  description: "Marks this session alive for the server's session timeout and renews its leases.",
   input: z.object({}),
-  output: z.object({ session_id: z.string(), heartbeat_at: z.string() }),
+  output: z.object({
+    session_id: z.string(),
+    heartbeat_at: z.string(),
+    live_until: z.string().describe("Without another heartbeat (or call) the session is dead after this"),
+    timeout_seconds: z.number().int(),
+  }),
   hints: { idempotentHint: true },
   http: { method: "POST", path: "/sessions/heartbeat" },
   tool: false,
   access: "session",
   run: (ctx) =>
-    callJson(ctx.db, "coord.heartbeat", [ctx.identity.agentId, ctx.identity.sessionId, ctx.identity.agentType]),
-  summarize: (o) => `session ${o.session_id} alive at ${o.heartbeat_at}`,
+    callJson(ctx.db, "coord.heartbeat", [
+      ctx.identity.agentId,
+      ctx.identity.sessionId,
+      ctx.identity.agentType,
+      ctx.config.sessionTimeoutSeconds,
+    ]),
+  summarize: (o) => `session ${o.session_id} alive at ${o.heartbeat_at}, until ${o.live_until}`,
 });
 
 /** Ends the caller's session; capabilities release what it held. */
@@ -115,5 +128,7 @@ export const revokeKey = defineOperation({
 
 export const identityCapability = defineCapability({
   name: "identity",
+  // Heartbeats and claims declare dead sessions dead too; this covers a coordinator nobody is calling.
+  maintenance: (deps) => callJson(deps.db, "coord.expire_sessions", [1000]),
   operations: [heartbeat, endSession, whoami, createKey, listKeys, revokeKey],
 });

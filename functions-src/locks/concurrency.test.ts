@@ -146,6 +146,110 @@ describe.runIf(!!DATABASE_URL)("lock concurrency on real Postgres", () => {
     }
   }, 60_000);
 
+  it("32 clients whose sessions die holding their locks, with sweepers running: no overlap, the dead lose them", async () => {
+    // A mortal attempt heartbeats a session with a 1 s timeout, acquires under it, and then either releases or dies:
+    // it never beats again, so its grant ends at its expires_at (never past its session's live_until) and others get
+    // the keys after that, whoever sweeps. A dead client comes back as a new agent (a restarted process); some send
+    // their old release late (a zombie), which must take nothing from anyone.
+    const CLIENTS = 32;
+    const conns = Array.from({ length: CLIENTS + 2 }, () => postgres(pg.url, { max: 1, onnotice: () => {} }));
+    const died: Array<{ agent: string; token: number }> = [];
+    let zombies = 0;
+    let running = true;
+    try {
+      const sweepers = [CLIENTS, CLIENTS + 1].map(async (c) => {
+        const conn = conns[c]!;
+        while (running) {
+          try {
+            await conn`select coord.expire_sessions(50)`;
+            await conn`select coord.sweep_expired_locks(100)`;
+          } catch (err) {
+            if (running) throw err; // after a failure elsewhere the connections close under it
+          }
+          await new Promise((res) => setTimeout(res, 20));
+        }
+      });
+      const generation = new Array<number>(CLIENTS).fill(0);
+      const { grants } = await contend(CLIENTS, 80, async (c, keys) => {
+        const conn = conns[c]!;
+        const agent = `mortal-${c}-${generation[c]}`;
+        const mortal = (c + generation[c]!) % 3 === 0;
+        const session = mortal ? `${agent}-s` : null;
+        if (session) await conn`select coord.heartbeat(${agent}, ${session}, 'x', 1)`;
+        const [{ r }] =
+          (await conn`select coord.acquire_locks('mortal', ${agent}, ${session}, ${keys}::text[], 'race', 600) as r`) as unknown as [
+            { r: any },
+          ];
+        if (r.error) {
+          expect(r.error.code).toBe("lock_conflict");
+          await new Promise((res) => setTimeout(res, 10)); // dead holders block for up to a second: spread the tries
+          return null;
+        }
+        const tokens = r.locks.map((l: { token: number }) => l.token);
+        if (mortal && Math.random() < 0.5) {
+          // Dies holding them: the grant ends when its locks expire, which is no later than its liveness.
+          const [{ live_until }] =
+            (await conn`select to_json(live_until) #>> '{}' as live_until from coord.sessions where agent_id = ${agent}`) as unknown as [
+              { live_until: string },
+            ];
+          // (Unless the heartbeat's second had already passed when the acquire ran on a loaded machine: a caller past
+          // its liveness is given one timeout from the call.)
+          if (micros(live_until) > micros(r.locks[0].acquired_at)) {
+            for (const l of r.locks) expect(micros(l.expires_at)).toBeLessThanOrEqual(micros(live_until));
+          }
+          for (const t of tokens) died.push({ agent, token: t });
+          generation[c]!++;
+          if (Math.random() < 0.3) {
+            // A zombie: its old release arrives after the locks are gone (and maybe taken by others).
+            await new Promise((res) => setTimeout(res, 1100));
+            const [{ x }] =
+              (await conn`select coord.release_locks('mortal', ${agent}, ${keys}::text[], false) as x`) as unknown as [
+                { x: any },
+              ];
+            expect(x.error ? x.error.code : "ok").toMatch(/^(ok|not_holder)$/);
+            if (!x.error) expect(x.released).toEqual([]);
+            zombies++;
+          }
+          return {
+            agent,
+            keys,
+            tokens,
+            start: micros(r.locks[0].acquired_at),
+            end: r.locks
+              .map((l: { expires_at: string }) => micros(l.expires_at))
+              .reduce((a: bigint, b: bigint) => (a > b ? a : b)),
+          };
+        }
+        await new Promise((res) => setTimeout(res, Math.random() * 2));
+        const [{ x }] =
+          (await conn`select coord.release_locks('mortal', ${agent}, ${keys}::text[], false) as x`) as unknown as [
+            { x: any },
+          ];
+        expect(x.released).toHaveLength(keys.length);
+        return { agent, keys, tokens, start: micros(r.locks[0].acquired_at), end: micros(x.released_at) };
+      });
+      running = false;
+      await Promise.all(sweepers);
+      check(grants, 100);
+      expect(died.length).toBeGreaterThan(10);
+      expect(zombies).toBeGreaterThan(0);
+
+      // Once everything has expired, the cleanup names the cause of each dead client's lock.
+      await new Promise((res) => setTimeout(res, 1200));
+      await pg.db.query("select coord.expire_sessions(10000)");
+      await pg.db.query("select coord.sweep_expired_locks(10000)");
+      expect(await pg.db.query("select 1 from coord.locks where repo = 'mortal'")).toHaveLength(0);
+      const causes = await pg.db.query<{ token: string; cause: string }>(
+        "select data->>'token' as token, data->>'cause' as cause from coord.events where kind = 'lock.expired' and data->>'repo' = 'mortal'",
+      );
+      const byToken = new Map(causes.map((e) => [Number(e.token), e.cause]));
+      for (const d of died) expect(byToken.get(d.token), `token ${d.token} of ${d.agent}`).toBe("session_expired");
+    } finally {
+      running = false;
+      await Promise.all(conns.map((c) => c.end()));
+    }
+  }, 120_000);
+
   it("64 concurrent HTTP clients through a listening server: same guarantees", async () => {
     const { app } = testApp(pg.db as Db);
     const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });

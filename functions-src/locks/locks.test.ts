@@ -274,7 +274,7 @@ forEachDatabase("locks", (get) => {
       arguments: { repo: "mcp", file_path: "m.ts" },
     });
     expect(refused.isError).toBe(true);
-    expect(refused.content[0].text).toMatch(/^lock_conflict: Locked: m\.ts by m1 until .* \(mcp edit\)/);
+    expect(refused.content[0].text).toMatch(/^lock_conflict: Locked: m\.ts by m1 until .* for 'mcp edit'/);
 
     const check = await rpc("m2", "tools/call", { name: "check_locks", arguments: { repo: "mcp" } });
     expect(check.content[0].text).toMatch(/1 active: m\.ts by m1/);

@@ -1,19 +1,54 @@
 /** What each refusal of the locks SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
 import { defineRefusals } from "../ops/call.ts";
-import type { Lock } from "./schemas.ts";
+import type { HeldLock } from "./schemas.ts";
 
 /** HH:MM:SSZ: enough for an agent to judge how long to wait. */
 export function clock(iso: string): string {
   return `${new Date(iso).toISOString().slice(11, 19)}Z`;
 }
 
-/** Up to three locks, as a refusal names them: key, holder, expiry, reason. */
-export function describeLocks(locks: Lock[]): string {
-  const shown = locks
-    .slice(0, 3)
-    .map((l) => `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}${l.reason ? ` (${l.reason})` : ""}`);
+/** Whole seconds from `from` to `to` (ISO instants, both from the database's clock). */
+function secondsBetween(from: string, to: string): number {
+  return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
+}
+
+/**
+ * One lock as a refusal names it: key, holder, and what matters for deciding to wait — whether the holder is alive
+ * (then it keeps the lock while it runs), stopped responding (then it goes at its expiry), or has no heartbeating
+ * session (then its TTL bounds it). `now` is the database's time of the refusal.
+ */
+export function describeLock(l: HeldLock, now?: string): string {
+  const reason = l.reason ? ` for '${l.reason}'` : "";
+  const h = l.holder;
+  if (h?.last_heartbeat_at && now && h.state === "alive") {
+    return `${l.key} by ${l.agent_id} (alive, last heartbeat ${secondsBetween(h.last_heartbeat_at, now)} s ago)${reason}`;
+  }
+  if (h?.last_heartbeat_at && now && (h.state === "unresponsive" || h.state === "dead")) {
+    return (
+      `${l.key} by ${l.agent_id}, whose session stopped responding ${secondsBetween(h.last_heartbeat_at, now)} s ` +
+      `ago; released at ${clock(l.expires_at)} unless it heartbeats again${reason}`
+    );
+  }
+  return `${l.key} by ${l.agent_id} until ${clock(l.expires_at)}${reason}`;
+}
+
+/** Up to three locks, as a refusal names them. */
+export function describeLocks(locks: HeldLock[], now?: string): string {
+  const shown = locks.slice(0, 3).map((l) => describeLock(l, now));
   return shown.join("; ") + (locks.length > 3 ? `; and ${locks.length - 3} more` : "");
+}
+
+/** What to do about a conflict, from the holders' liveness. */
+function nextStep(locks: HeldLock[]): string {
+  const states = new Set(locks.map((l) => l.holder?.state ?? "none"));
+  if (states.has("unresponsive") || states.has("dead")) {
+    return "Retry with wait_seconds (≤20) to take it when it is released, or work on something else.";
+  }
+  if (states.size === 1 && states.has("alive")) {
+    return "Its holder is alive and keeps it while it runs: work on something else or ask the holder, and retry later.";
+  }
+  return "Retry with wait_seconds (≤20), work on something else, or ask the holder.";
 }
 
 export const lockRefusals = defineRefusals({
@@ -36,22 +71,22 @@ export const lockRefusals = defineRefusals({
   invalid_input: (r) => new ApiError(400, "invalid_input", `Invalid input — ${r.message}`),
   // `waited_seconds` is added by a bounded wait that gave up (locks/service.ts).
   lock_conflict: (r) => {
-    const conflicts = r.conflicts as Lock[];
+    const conflicts = r.conflicts as HeldLock[];
     const waited = r.waited_seconds ? ` after waiting ${r.waited_seconds}s` : "";
     return new ApiError(
       409,
       "lock_conflict",
-      `Locked: ${describeLocks(conflicts)}. Nothing was taken${waited}. Retry with wait_seconds (≤20), work on ` +
-        "something else, or ask the holder.",
+      `Locked: ${describeLocks(conflicts, r.now as string)}. Nothing was taken${waited}. ${nextStep(conflicts)}`,
       { conflicts },
     );
   },
   not_holder: (r) => {
-    const held = r.held as Lock[];
+    const held = r.held as HeldLock[];
     return new ApiError(
       403,
       "not_holder",
-      `Not yours: ${describeLocks(held)}. Nothing was released; only the holder may release (an admin key may pass force: true).`,
+      `Not yours: ${describeLocks(held, r.now as string)}. Nothing was released; only the holder may release (an ` +
+        "admin key may pass force: true).",
       { held },
     );
   },

@@ -4,6 +4,19 @@ import { z } from "zod";
 /** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
 export const MAX_KEYS_PER_CALL = 50;
 
+/**
+ * Whether a lock's holder is still running, as refusals (lock_conflict, not_holder) show it next to each lock: alive
+ * (its session heartbeats), unresponsive (no heartbeat for over half the session timeout: released at expires_at
+ * unless it beats again), dead, or none (no heartbeating session: its TTL bounds it).
+ */
+export interface Holder {
+  state: "alive" | "unresponsive" | "dead" | "none";
+  /** Its session's last heartbeat (or call). */
+  last_heartbeat_at?: string;
+  live_until?: string;
+  timeout_seconds?: number;
+}
+
 /** A lock as every answer shows it (never its session id). */
 export const Lock = z.object({
   key: z.string(),
@@ -14,6 +27,9 @@ export const Lock = z.object({
   expires_at: z.string(),
 });
 export type Lock = z.output<typeof Lock>;
+
+/** A lock in a refusal: with its holder's liveness. */
+export type HeldLock = Lock & { holder?: Holder };
 
 export const AcquireOut = z.object({
   repo: z.string(),

@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { takeNotices } from "../identity/notices.ts";
 import type { Capability } from "../ops/capability.ts";
 import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import { ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
@@ -18,17 +19,32 @@ export function toolList(capabilities: readonly Capability[]): Tool[] {
 }
 
 /**
+ * The preamble of this request's first tool answer: the session's lost-lock/claim notices, looked up only when the
+ * presence call counted some (so an ordinary tool call costs no extra round trip).
+ */
+function noticesOnce(ctx: OpContext, pending: number): () => Promise<string | null> {
+  let left = pending;
+  return async () => {
+    const sessionId = ctx.identity.sessionId;
+    if (left <= 0 || !sessionId) return null;
+    left = 0;
+    return takeNotices(ctx.db, ctx.identity.agentId, sessionId);
+  };
+}
+
+/**
  * Builds the MCP server for one request: every capability's tools and resources, bound to this caller. `tools` is
- * the tools/list answer, computed once per app.
+ * the tools/list answer, computed once per app; `preamble` puts the session's notices first in a tool answer.
  */
 export function buildMcpServer(
   ctx: OpContext,
   capabilities: readonly Capability[],
   tools: Tool[] = toolList(capabilities),
+  preamble?: () => Promise<string | null>,
 ): McpServer {
   const server = new McpServer({ name: "agent-coordinator", version: VERSION }, { instructions: INSTRUCTIONS });
   for (const cap of capabilities) {
-    for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op);
+    for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op, preamble);
     for (const res of cap.resources ?? []) {
       server.registerResource(
         res.name,
@@ -54,7 +70,7 @@ export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabi
   const tools = toolList(capabilities);
   return new Hono<AppEnv>().on(["GET", "POST", "DELETE"], "/mcp", auth, async (c) => {
     const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
-    const server = buildMcpServer(ctx, capabilities, tools);
+    const server = buildMcpServer(ctx, capabilities, tools, noticesOnce(ctx, c.get("pendingNotices") ?? 0));
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -39,7 +39,9 @@ export const RememberIn = z
       .string()
       .regex(/^[0-9a-f]{7,40}$/, "7-40 lowercase hex digits")
       .optional(),
-    task_id: text(128).optional(),
+    task_id: text(128)
+      .optional()
+      .describe("Task it is about; working items are handed to its next claimant if it comes back."),
     name: z
       .string()
       .trim()

@@ -42,6 +42,7 @@ export async function remember(
     pinned: input.pinned,
     budget_tokens: input.budget_tokens,
     repo: input.repo,
+    task_id: input.task_id,
   });
   return callOp(ctx.db, "coord.add_working_item", [agentId, session, item], memoryRefusals);
 }

@@ -166,8 +166,16 @@ export function toolDefinition(op: Operation): Tool {
   };
 }
 
-/** Registers an operation as an MCP tool; refusals become `isError` results carrying the same message. */
-export function registerOperationTool(server: McpServer, ctx: OpContext, op: Operation): void {
+/**
+ * Registers an operation as an MCP tool; refusals become `isError` results carrying the same message. `preamble`, when
+ * it answers text, is put first in the answer (the MCP route's lost-lock/claim notices), refusals included.
+ */
+export function registerOperationTool(
+  server: McpServer,
+  ctx: OpContext,
+  op: Operation,
+  preamble?: () => Promise<string | null>,
+): void {
   server.registerTool(
     op.name,
     // The SDK validates arguments with inputSchema and structuredContent with outputSchema (the full zod schemas);
@@ -175,16 +183,26 @@ export function registerOperationTool(server: McpServer, ctx: OpContext, op: Ope
     { description: op.description, inputSchema: op.input, outputSchema: op.output },
     // The SDK has already parsed `args` with op.input (the tool's inputSchema); they go to the operation as they are.
     async (args: unknown) => {
+      const first = async () => {
+        const text = await preamble?.().catch((err: unknown) => {
+          ctx.log.warn("notices failed", { request_id: ctx.requestId, error: String(err) });
+          return null;
+        });
+        return text ? [{ type: "text" as const, text }] : [];
+      };
       try {
         const output = await invoke(op, ctx, args as z.output<typeof op.input>);
         return {
-          content: [{ type: "text" as const, text: op.summarize(output) }],
+          content: [...(await first()), { type: "text" as const, text: op.summarize(output) }],
           structuredContent: output as Record<string, unknown>,
         };
       } catch (err) {
         if (err instanceof ApiError) {
           const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
-          return { isError: true, content: [{ type: "text" as const, text: `${err.code}: ${err.message}${details}` }] };
+          return {
+            isError: true,
+            content: [...(await first()), { type: "text" as const, text: `${err.code}: ${err.message}${details}` }],
+          };
         }
         ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, error: String(err) });
         return {

@@ -7,6 +7,7 @@ import {
   ClaimInput,
   Completion,
   CompletionResult,
+  type Handoff,
   LIMITS,
   SubmittedTask,
   Task,
@@ -21,6 +22,17 @@ import { claimWork, completeTask, completeTasks, submitTasks } from "./service.t
 function submittedLine(t: z.output<typeof SubmittedTask>): string {
   const waiting = t.pending_deps > 0 ? `, waiting on ${t.pending_deps} dependencies` : "";
   return `task ${t.id} ${t.status}${t.deduplicated ? " (existing task for this idempotency key)" : ""}${waiting}`;
+}
+
+/** What the next claimant reads of a task that came back: who had it, how long, why, their notes and memory. */
+export function handoffLines(h: Handoff): string {
+  const held = h.held_seconds === undefined ? "" : ` for ${h.held_seconds} s`;
+  const lines = [
+    `  handoff: ${h.agent_id ?? "?"} held it${held} (attempt ${h.attempt ?? "?"}); it came back: ${h.why}`,
+  ];
+  for (const n of h.notes ?? []) lines.push(`  note from ${n.agent_id} at ${n.at}: ${n.note.slice(0, 300)}`);
+  for (const w of h.working_memory ?? []) lines.push(`  their ${w.kind}: ${w.content.slice(0, 300)}`);
+  return lines.join("\n");
 }
 
 /** Submit one task. */
@@ -74,7 +86,8 @@ export const getWork = defineOperation({
       : o.tasks
           .map(
             (t) =>
-              `claimed ${t.task_type} task ${t.id} (priority ${t.priority}, attempt ${t.attempts}/${t.max_attempts}) claim_token ${t.claim_token}, lease until ${t.lease_expires_at}: ${t.task_description.slice(0, 200)}`,
+              `claimed ${t.task_type} task ${t.id} (priority ${t.priority}, attempt ${t.attempts}/${t.max_attempts}) claim_token ${t.claim_token}, lease until ${t.lease_expires_at}: ${t.task_description.slice(0, 200)}` +
+              (t.handoff ? `\n${handoffLines(t.handoff as unknown as Handoff)}` : ""),
           )
           .join("\n"),
 });
@@ -114,13 +127,21 @@ export const completeWorkBatch = defineOperation({
 export const renewWork = defineOperation({
   name: "renew_work",
   title: "Renew work lease",
-  description: "Extend the lease on a task you claimed (your session heartbeat also renews it).",
+  description:
+    "Extend the lease on a task you claimed (your session heartbeat also renews it); note records your progress.",
   // REST only: agents on the bridge are renewed by its heartbeat; cloud agents call the route.
   tool: false,
   input: z.object({
     task_id: TaskId,
     claim_token: z.number().int().positive().optional(),
     lease_seconds: z.number().int().min(10).max(3600).optional(),
+    note: z
+      .string()
+      .trim()
+      .min(1)
+      .max(2000)
+      .optional()
+      .describe("Progress so far: kept on the task (last 10) and shown to the next claimant if it comes back"),
   }),
   output: z.object({ task_id: z.string(), claim_token: z.number().int(), lease_expires_at: z.string() }),
   hints: { idempotentHint: true },
@@ -129,7 +150,7 @@ export const renewWork = defineOperation({
     callOp(
       ctx.db,
       "coord.renew_claims",
-      [ctx.identity.agentId, input.task_id, input.claim_token ?? null, input.lease_seconds ?? null],
+      [ctx.identity.agentId, input.task_id, input.claim_token ?? null, input.lease_seconds ?? null, input.note ?? null],
       workRefusals,
     ),
   summarize: (o) => `lease on task ${o.task_id} until ${o.lease_expires_at}`,

@@ -14,6 +14,10 @@ interface Claim {
   worker: string;
   token: number;
   returnedAt: number;
+  /** The database's claimed_at (µs). */
+  claimedAt?: bigint;
+  /** The claimant's session died holding it: its lease_expires_at (µs), when the claim ended. */
+  diedAt?: bigint;
 }
 interface Done {
   task: string;
@@ -28,6 +32,14 @@ interface Done {
 interface Task {
   id: string;
   claim_token: number;
+  claimed_at: string;
+  lease_expires_at: string;
+}
+
+/** Microseconds since the epoch from a timestamptz rendered by jsonb (any offset). */
+function micros(iso: string): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$/.exec(iso)!;
+  return BigInt(Date.parse(m[1]! + m[3]!)) * 1000n + BigInt(Math.round(Number(`0${m[2] ?? ""}`) * 1e6));
 }
 interface Result {
   task_id: string;
@@ -44,10 +56,10 @@ interface Channel {
   ): Promise<Result[]>;
 }
 
-function sqlChannel(db: Db, agent: string, type: string): Channel {
+function sqlChannel(db: Db, agent: string, type: string, session: string | null = null): Channel {
   return {
     claim: async (limit) =>
-      (await callJson<{ tasks: Task[] }>(db, "coord.claim_tasks", [agent, null, "worker", [type], null, limit, 600]))
+      (await callJson<{ tasks: Task[] }>(db, "coord.claim_tasks", [agent, session, "worker", [type], null, limit, 600]))
         .tasks,
     // SQL answers each item's state or a refusal {error: {code, status}}: read as the HTTP batch route answers it.
     complete: async (items) =>
@@ -107,6 +119,17 @@ function checkHistory(ids: string[], claims: Claim[], dones: Done[]) {
     if (completions.length !== 1) problems.push(`${id}: ${completions.length} accepted completions`);
     if (new Set(cs.map((c) => c.token)).size !== cs.length) problems.push(`${id}: a token was granted twice`);
     for (let i = 0; i < cs.length; i++) {
+      const died = cs[i]!.diedAt;
+      if (died !== undefined) {
+        // Its session died holding it: no completion of that claim may be accepted, and nobody may claim the task
+        // again before the claim's lease (capped at the session's liveness) ran out.
+        if (ds.some((d) => d.ok && d.token === cs[i]!.token))
+          problems.push(`${id}: a dead claim ${cs[i]!.token} completed`);
+        const next = cs[i + 1];
+        if (next?.claimedAt !== undefined && next.claimedAt < died)
+          problems.push(`${id}: claim ${next.token} taken before dead claim ${cs[i]!.token} expired`);
+        continue;
+      }
       const release = ds.find((d) => d.ok && d.token === cs[i]!.token);
       if (!release) {
         problems.push(`${id}: claim ${cs[i]!.token} by ${cs[i]!.worker} never released`);
@@ -149,6 +172,21 @@ describe("exactly-once checker", () => {
       ),
     ).toContain("b: token 3 released by another worker");
     expect(checkHistory(["c"], [], [])).toEqual(["c: 0 accepted completions"]);
+    const dead: Claim = { task: "d", worker: "w1", token: 5, returnedAt: 1, claimedAt: 10n, diedAt: 100n };
+    expect(
+      checkHistory(
+        ["d"],
+        [dead, { task: "d", worker: "w2", token: 6, returnedAt: 2, claimedAt: 50n }],
+        [
+          { task: "d", worker: "w1", token: 5, success: true, ok: true, status: "completed", sentAt: 3 },
+          { task: "d", worker: "w2", token: 6, success: true, ok: true, status: "completed", sentAt: 4 },
+        ],
+      ),
+    ).toEqual([
+      "d: 2 accepted completions",
+      "d: a dead claim 5 completed",
+      "d: claim 6 taken before dead claim 5 expired",
+    ]);
   });
 });
 
@@ -162,14 +200,19 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
     await pg?.drop();
   });
 
-  async function drain(type: string, total: number, limit: number) {
+  /**
+   * Drains `total` tasks with 32 workers. With `mortal`, some SQL claims are made under a session that heartbeated
+   * once with a 1 s timeout and then die: never completed, or completed too late (a zombie); the task must come back
+   * and still complete exactly once.
+   */
+  async function drain(type: string, total: number, limit: number, mortal = false) {
     const db = pg.db;
     const ids: string[] = [];
     for (let i = 0; i < total; i += 200) {
       const batch = Array.from({ length: Math.min(200, total - i) }, (_, k) => ({
         task_type: type,
         priority: 1 + ((i + k) % 10),
-        max_attempts: 10,
+        max_attempts: 20,
         retry_backoff_seconds: 0,
       }));
       ids.push(
@@ -183,17 +226,60 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
     const dones: Done[] = [];
     let completed = 0;
     let stale = 0;
+    let deaths = 0;
+    let zombies = 0;
     const worker = async (w: number) => {
       const agent = `w${w}`;
-      const ch = w % 2 === 0 ? sqlChannel(db, agent, type) : httpChannel(app, agent, type);
+      let life = 0;
       while (completed < total) {
+        // One claim in ten of an even (SQL) worker is made by a session that will die holding it.
+        const dying = mortal && w % 2 === 0 && Math.random() < 0.1;
+        const session = dying ? `${agent}-life-${++life}` : null;
+        if (session) await callJson(db, "coord.heartbeat", [agent, session, "worker", 1]);
+        const ch = w % 2 === 0 ? sqlChannel(db, agent, type, session) : httpChannel(app, agent, type);
         const got = await ch.claim(limit);
         const returnedAt = performance.now();
         if (got.length === 0) {
           await new Promise((r) => setTimeout(r, 5));
           continue;
         }
-        for (const t of got) claims.push({ task: t.id, worker: agent, token: t.claim_token, returnedAt });
+        if (dying) {
+          deaths++;
+          for (const t of got) {
+            claims.push({
+              task: t.id,
+              worker: agent,
+              token: t.claim_token,
+              returnedAt,
+              claimedAt: micros(t.claimed_at),
+              diedAt: micros(t.lease_expires_at),
+            });
+          }
+          if (Math.random() < 0.5) {
+            // A zombie: its completion arrives after its session died; it must be refused.
+            await new Promise((r) => setTimeout(r, 1100));
+            const late = await ch.complete(
+              got.map((t) => ({ task_id: t.id, claim_token: t.claim_token, success: true })),
+            );
+            for (const r of late) {
+              expect(r.ok).toBe(false);
+              dones.push({
+                task: r.task_id,
+                worker: agent,
+                token: got.find((t) => t.id === r.task_id)!.claim_token,
+                success: true,
+                ok: r.ok,
+                status: r.status,
+                code: r.code,
+                sentAt: performance.now(),
+              });
+            }
+            zombies++;
+          }
+          continue;
+        }
+        for (const t of got)
+          claims.push({ task: t.id, worker: agent, token: t.claim_token, returnedAt, claimedAt: micros(t.claimed_at) });
         // Some attempts fail (and are retried at once: backoff 0); one in twenty completions is sent twice.
         const items = got.map((t) => ({
           task_id: t.id,
@@ -239,6 +325,19 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
 
     expect(checkHistory(ids, claims, dones)).toEqual([]);
     expect(stale).toBeGreaterThan(0);
+    if (mortal) {
+      expect(deaths).toBeGreaterThan(0);
+      expect(zombies).toBeGreaterThan(0);
+      // Each dead claim came back naming its session's death, whoever reaped it.
+      const reasons = await db.query<{ reason: string; n: number }>(
+        `select e.data->>'reason' as reason, count(*)::int as n from coord.events e
+          where e.kind = 'task.released' and e.subject in (select id::text from coord.tasks where task_type = $1)
+          group by 1`,
+        [type],
+      );
+      expect(reasons.map((r) => r.reason)).toEqual(["session expired"]);
+      expect(reasons[0]!.n).toBe(claims.filter((c) => c.diedAt !== undefined).length);
+    }
     expect(dones.some((d) => d.ok && d.status === "pending")).toBe(true); // retries happened
     // The database agrees: all completed, attempts = claims, and per task the events alternate claim / release.
     const rows = await db.query<{ status: string; n: number }>(
@@ -259,13 +358,13 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
                lag((e.data ->> 'claim_token')::bigint) over (partition by e.subject order by e.id) as prev_token
           from coord.events e join coord.tasks t on t.id::text = e.subject where t.task_type = $1)
       select subject, kind, prev from ev
-       where (kind = 'task.claimed' and prev not in ('task.submitted', 'task.retry_scheduled'))
+       where (kind = 'task.claimed' and prev not in ('task.submitted', 'task.retry_scheduled', 'task.released'))
           or (kind in ('task.completed', 'task.retry_scheduled') and (prev <> 'task.claimed' or token <> prev_token))
        limit 5`,
       [type],
     );
     expect(badSequences).toEqual([]);
-    return { seconds, claims: claims.length };
+    return { seconds, claims: claims.length, deaths };
   }
 
   it("32 workers (16 SQL, 16 HTTP) drain 1000 tasks with single claims: each completed exactly once", async () => {
@@ -277,6 +376,11 @@ describe.runIf(!!DATABASE_URL)("work queue concurrency [postgres]", () => {
     const r = await drain("drain-batch", 2000, 10);
     expect(r.claims).toBeGreaterThanOrEqual(2000);
   }, 60_000);
+
+  it("32 workers drain 600 tasks while claimants die holding tasks and zombies complete late: still exactly once", async () => {
+    const r = await drain("drain-mortal", 600, 2, true);
+    expect(r.deaths).toBeGreaterThan(0);
+  }, 120_000);
 
   it("concurrent duplicate submits with one idempotency key create one task", async () => {
     const results = await Promise.all(

@@ -65,6 +65,32 @@ export const SubmittedTask = z.object({
   pending_deps: z.number().int(),
 });
 
+/** A progress note a claimant left on a task (renew_work's note). */
+export interface TaskNote {
+  at: string;
+  agent_id: string;
+  note: string;
+}
+
+/**
+ * The claim before this one, when it ended without completing (holder died, gave up, lost the lease): what the next
+ * claimant is told. get_work adds how long it was held, the last notes and the previous session's working memory
+ * about the task. A plain type, not a schema: tools/list carries every output schema, and agents pay for each word.
+ */
+export interface Handoff {
+  agent_id: string | null;
+  session_id?: string | null;
+  claim_token?: number | null;
+  attempt?: number;
+  claimed_at?: string | null;
+  released_at: string;
+  /** session expired | lease expired | session ended | failed: <error> */
+  why: string;
+  held_seconds?: number;
+  notes?: TaskNote[];
+  working_memory?: Array<{ kind: string; content: string; priority: number; at: string }>;
+}
+
 /** A task as claimed or inspected. Loose: new columns may appear without breaking clients. */
 export const Task = z.looseObject({
   id: z.string(),
@@ -81,6 +107,11 @@ export const Task = z.looseObject({
   lease_expires_at: z.string().nullable(),
   result: z.unknown(),
   error_message: z.string().nullable(),
+  handoff: z
+    .looseObject({})
+    .nullable()
+    .optional()
+    .describe("Set when it came back: who held it, why, their notes and working memory"),
 });
 
 export const TaskSummary = z.looseObject({

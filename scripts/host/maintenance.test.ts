@@ -4,9 +4,12 @@ import { CAPABILITIES } from "../../functions-src/app.ts";
 import { runMaintenance } from "./maintenance.ts";
 import { forEachDatabase, testApp } from "../../test/helpers.ts";
 
-/** The upkeep a long-lived host runs on a timer: expired locks swept, lost leases reaped, old memories archived. */
+/**
+ * The upkeep a long-lived host runs on a timer: dead sessions ended, expired locks swept, lost leases reaped, old
+ * memories archived.
+ */
 forEachDatabase("maintenance", (get) => {
-  it("sweeps expired locks, returns lost tasks to the queue and archives stale episodic memories", async () => {
+  it("ends dead sessions, sweeps expired locks, returns lost tasks to the queue and archives stale memories", async () => {
     const db = get().db;
     await callJson(db, "coord.acquire_locks", ["default", "mnt-agent", null, ["mnt/old.ts"], null, 600]);
     await db.query("update coord.locks set expires_at = now() - interval '1 minute' where key = 'mnt/old.ts'");
@@ -25,9 +28,16 @@ forEachDatabase("maintenance", (get) => {
       { event_type: "build_fix", summary: "an old lesson nobody used" },
     ]);
     await db.query("update coord.memories set last_seen_at = now() - interval '400 days' where id = $1", [mem.id]);
+    // A session that heartbeated once and went silent past its timeout.
+    await callJson(db, "coord.heartbeat", ["mnt-ghost", "ghost-1", null, 60]);
+    await db.query("update coord.sessions set live_until = now() - interval '1 second' where session_id = 'ghost-1'");
 
     const report = await runMaintenance(testApp(db).app);
-    expect(Object.keys(report).sort()).toEqual(["locks", "memory", "work"]);
+    expect(Object.keys(report).sort()).toEqual(["identity", "locks", "memory", "work"]);
+    expect(report.identity).toMatchObject({ expired: 1 });
+    expect(await db.query("select end_cause from coord.sessions where session_id = 'ghost-1'")).toEqual([
+      { end_cause: "expired" },
+    ]);
 
     expect(await db.query("select 1 from coord.locks where key = 'mnt/old.ts'")).toHaveLength(0);
     expect(await db.query("select status from coord.tasks where id = $1", [task!.id])).toEqual([{ status: "pending" }]);

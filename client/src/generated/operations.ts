@@ -23,6 +23,9 @@ export type HeartbeatInput = Record<string, never>;
 export type HeartbeatOutput = {
   session_id: string;
   heartbeat_at: string;
+  /** Without another heartbeat (or call) the session is dead after this */
+  live_until: string;
+  timeout_seconds: number;
 };
 
 /** Arguments of `end_session` (POST /sessions/end). */
@@ -365,6 +368,8 @@ export type GetWorkOutput = {
     lease_expires_at: string | null;
     result: unknown;
     error_message: string | null;
+    /** Set when it came back: who held it, why, their notes and working memory */
+    handoff?: Record<string, unknown> | null;
     [key: string]: unknown;
   }>;
   waited_ms: number;
@@ -425,6 +430,8 @@ export type RenewWorkInput = {
   task_id: string;
   claim_token?: number;
   lease_seconds?: number;
+  /** Progress so far: kept on the task (last 10) and shown to the next claimant if it comes back */
+  note?: string;
 };
 
 /** Answer of `renew_work`. */
@@ -468,6 +475,8 @@ export type InspectWorkOutput = {
   lease_expires_at: string | null;
   result: unknown;
   error_message: string | null;
+  /** Set when it came back: who held it, why, their notes and working memory */
+  handoff?: Record<string, unknown> | null;
   [key: string]: unknown;
 };
 
@@ -526,6 +535,7 @@ export type RememberInput = {
   visibility?: "shared" | "private";
   file_paths?: Array<string>;
   commit_sha?: string;
+  /** Task it is about; working items are handed to its next claimant if it comes back. */
   task_id?: string;
   /** Procedural: the skill's name (one per repository). */
   name?: string;
@@ -1035,7 +1045,7 @@ export abstract class OperationMethods {
   }
 
   /**
-   * Marks this session alive and renews its leases.
+   * Marks this session alive for the server's session timeout and renews its leases.
    * `POST /sessions/heartbeat` (REST only) · access: session · retried: always
    */
   heartbeat(args: HeartbeatInput = {}, options?: CallOptions): Promise<HeartbeatOutput> {
@@ -1163,7 +1173,7 @@ export abstract class OperationMethods {
   }
 
   /**
-   * Extend the lease on a task you claimed (your session heartbeat also renews it).
+   * Extend the lease on a task you claimed (your session heartbeat also renews it); note records your progress.
    * `POST /work/tasks/:task_id/renew` (REST only) · access: agent · retried: always
    */
   renewWork(args: RenewWorkInput, options?: CallOptions): Promise<RenewWorkOutput> {

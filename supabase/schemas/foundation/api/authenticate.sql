@@ -7,6 +7,7 @@ as $$
 declare
   k coord.api_keys;
   v_agent text;
+  v_notices int;
 begin
   select * into k from coord.api_keys where key_hash = p_key_hash and revoked_at is null;
   if not found then
@@ -18,14 +19,15 @@ begin
   end if;
   v_agent := coalesce(p_agent_id, k.agent_id);
 
-  perform coord.touch_agent(v_agent, p_agent_type, p_session_id);
+  v_notices := coord.record_presence(v_agent, p_agent_type, p_session_id);
   -- last_used_at is for operators, not for auditing each call: write it at most once a minute.
   update coord.api_keys set last_used_at = now()
    where id = k.id and (last_used_at is null or last_used_at < now() - interval '1 minute');
 
-  return jsonb_build_object('agent_id', v_agent, 'scope', k.scope, 'trust_level', k.trust_level);
+  return jsonb_build_object('agent_id', v_agent, 'scope', k.scope, 'trust_level', k.trust_level, 'notices', v_notices);
 end;
 $$;
 comment on function coord.authenticate(text, text, text, text) is
-  'Resolves a database API key (by SHA-256 digest) to an identity and records the agent in the same round trip. '
-  'Refuses invalid_key for unknown/revoked keys and key_bound_to_other_agent for an agent key used under another id.';
+  'Resolves a database API key (by SHA-256 digest) to an identity and records the agent in the same round trip, with '
+  'the number of notices waiting for its session. Refuses invalid_key for unknown/revoked keys and '
+  'key_bound_to_other_agent for an agent key used under another id.';

@@ -11,6 +11,8 @@ declare
   v_conflicts jsonb;
   v_locks jsonb;
   v_bad text;
+  v_expires timestamptz;
+  gone coord.locks;
   r record;
 begin
   select array_agg(distinct k order by k) into v_keys from unnest(p_keys) as k;
@@ -35,29 +37,32 @@ begin
 
   -- Expired rows we hold the exclusive cover for (the keys themselves, the contents of requested scopes).
   -- Expired ancestor scopes are only read as expired, not deleted: we hold them shared.
-  for r in
+  for gone in
     delete from coord.locks x
      using unnest(v_keys) as k
      where x.repo = p_repo and x.expires_at <= v_now
        and (x.key = k or (right(k, 1) = '/' and x.key > k collate "C" and x.key < (left(k, -1) || '0') collate "C"))
     returning x.*
   loop
-    perform coord.emit('lock.expired', r.agent_id, r.session_id, r.key,
-                       jsonb_build_object('repo', p_repo, 'token', r.token, 'expires_at', r.expires_at));
+    perform coord.lock_lost(gone, 'lock.expired');
   end loop;
 
-  select jsonb_agg(coord.lock_json(c) order by c.key) into v_conflicts
+  -- Each conflict carries its holder's liveness: alive, or unresponsive and free by its expiry (refusals only).
+  select jsonb_agg(coord.lock_holder_json(c, v_now) order by c.key) into v_conflicts
     from coord.lock_conflicts(p_repo, v_keys, v_now) c
    where c.agent_id <> p_agent_id;
   if v_conflicts is not null then
     return coord.refusal('lock_conflict', jsonb_build_object('repo', p_repo, 'conflicts', v_conflicts, 'now', v_now));
   end if;
 
+  -- A heartbeating session's lock lives no longer than the session's liveness; heartbeats renew both.
+  v_expires := coord.session_lease_end(p_agent_id, p_session_id, v_now, p_ttl_seconds);
+
   with up as (
     insert into coord.locks as l (repo, key, agent_id, session_id, reason, token, ttl_seconds,
                                   acquired_at, renewed_at, expires_at)
     select p_repo, k, p_agent_id, p_session_id, p_reason, coord.next_fencing_token(), p_ttl_seconds,
-           v_now, v_now, v_now + make_interval(secs => p_ttl_seconds)
+           v_now, v_now, v_expires
       from unnest(v_keys) as k
      order by k
     on conflict (repo, key) do update
@@ -87,6 +92,8 @@ end;
 $$;
 comment on function coord.acquire_locks(text, text, text, text[], text, int) is
   'All-or-nothing acquire of up to 50 keys for an agent (and its session lease). Answers {repo, locks:[{key, token, '
-  'expires_at, refreshed}]} or refuses lock_conflict with conflicts:[live overlapping locks of other agents] and now. '
+  'expires_at, refreshed}]} or refuses lock_conflict with conflicts:[live overlapping locks of other agents, with '
+  'holder liveness] and now. '
   'Re-acquiring an own lock refreshes it and keeps its token; a new grant takes a new fencing token. '
-  'Sweeps expired rows it covers. Deadlock-free under any concurrency (see coord.lock_guard).';
+  'Sweeps expired rows it covers. Deadlock-free under any concurrency (see coord.lock_guard). Under a heartbeating '
+  'session the expiry is capped at the session''s live_until; each conflict names its holder''s liveness.';

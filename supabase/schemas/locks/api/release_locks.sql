@@ -10,7 +10,7 @@ declare
   v_foreign jsonb;
   v_released jsonb;
   v_not_held jsonb;
-  r record;
+  r coord.locks;
 begin
   if not coord.lock_repo_known(p_repo) then
     return coord.refusal('unknown_repo', jsonb_build_object('repo', p_repo));
@@ -25,11 +25,11 @@ begin
 
   -- All or nothing: a key held by someone else refuses the whole call unless forced.
   if not p_force then
-    select jsonb_agg(coord.lock_json(l) order by l.key) into v_foreign
+    select jsonb_agg(coord.lock_holder_json(l, v_now) order by l.key) into v_foreign
       from coord.locks l
      where l.repo = p_repo and l.key = any(v_keys) and l.expires_at > v_now and l.agent_id <> p_agent_id;
     if v_foreign is not null then
-      return coord.refusal('not_holder', jsonb_build_object('repo', p_repo, 'held', v_foreign));
+      return coord.refusal('not_holder', jsonb_build_object('repo', p_repo, 'held', v_foreign, 'now', v_now));
     end if;
   end if;
 
@@ -40,16 +40,14 @@ begin
     returning l.*
   loop
     if r.expires_at <= v_now then
-      perform coord.emit('lock.expired', r.agent_id, r.session_id, r.key,
-                         jsonb_build_object('repo', p_repo, 'token', r.token, 'expires_at', r.expires_at));
+      perform coord.lock_lost(r, 'lock.expired');
       continue;
     end if;
     if r.agent_id = p_agent_id then
       perform coord.emit('lock.released', p_agent_id, r.session_id, r.key,
                          jsonb_build_object('repo', p_repo, 'token', r.token));
     else
-      perform coord.emit('lock.force_released', p_agent_id, null, r.key,
-                         jsonb_build_object('repo', p_repo, 'token', r.token, 'holder', r.agent_id));
+      perform coord.lock_lost(r, 'lock.force_released', p_agent_id);
     end if;
     v_released := v_released || jsonb_build_object('key', r.key, 'token', r.token, 'holder', r.agent_id);
   end loop;

@@ -5,7 +5,7 @@ security definer
 set search_path = ''
 as $$
 declare
-  r record;
+  r coord.locks;
   n int := 0;
 begin
   -- SKIP LOCKED: the sweep never waits, so it can join no deadlock; a row someone holds is theirs to handle.
@@ -17,8 +17,7 @@ begin
        and l.expires_at <= now()
     returning l.*
   loop
-    perform coord.emit('lock.expired', r.agent_id, r.session_id, r.key,
-                       jsonb_build_object('repo', r.repo, 'token', r.token, 'expires_at', r.expires_at));
+    perform coord.lock_lost(r, 'lock.expired');
     n := n + 1;
   end loop;
   return jsonb_build_object('swept', n);

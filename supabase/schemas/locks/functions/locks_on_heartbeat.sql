@@ -15,9 +15,12 @@ begin
     perform coord.lock_guard(r.repo, r.keys);
   end loop;
   v_now := clock_timestamp();
+  -- Each to now + its TTL, but never past the session's live_until: a session that stops heartbeating holds nothing
+  -- past it. Only live locks: one that expired is lost, however late the heartbeat.
   with renewed as (
     update coord.locks l
-       set expires_at = v_now + make_interval(secs => l.ttl_seconds), renewed_at = v_now
+       set expires_at = least(v_now + make_interval(secs => l.ttl_seconds), coalesce(new.live_until, 'infinity')),
+           renewed_at = v_now
      where l.agent_id = new.agent_id and l.session_id = new.session_id and l.expires_at > v_now
     returning l.repo, l.key
   )
@@ -34,8 +37,8 @@ begin
 end;
 $$;
 comment on function coord.locks_on_heartbeat() is
-  'Trigger: a session heartbeat extends each live lock of that agent+session to now + its TTL (one lock.renewed '
-  'event per heartbeat) and sweeps a few expired locks.';
+  'Trigger: a session heartbeat extends each live lock of that agent+session to now + its TTL, capped at the '
+  'session''s live_until (one lock.renewed event per heartbeat), and sweeps a few expired locks.';
 
 create trigger locks_renew after update of last_heartbeat_at on coord.sessions
   for each row when (new.ended_at is null and new.last_heartbeat_at is distinct from old.last_heartbeat_at)

@@ -11,6 +11,7 @@ declare
   v_kind     text := coalesce(p->>'kind', 'note');
   v_prio     int := coalesce((p->>'priority')::int, 3);
   v_pinned   boolean := coalesce((p->>'pinned')::boolean, false);
+  v_task     text := coord.redact(p->>'task_id');
   v_tokens   int := coord.estimate_tokens(coord.redact(p->>'content'));
   v_dup      coord.working_items;
   v_victim   coord.working_items;
@@ -51,14 +52,14 @@ begin
     update coord.working_items
        set content = case when length(v_content) >= length(content) then v_content else content end,
            tokens = greatest(tokens, v_tokens), cut = cut and length(v_content) < length(content),
-           priority = greatest(priority, v_prio), pinned = pinned or v_pinned,
+           priority = greatest(priority, v_prio), pinned = pinned or v_pinned, task_id = coalesce(v_task, task_id),
            use_count = use_count + 1, updated_at = now()
      where id = v_dup.id;
     v_id := v_dup.id;
     v_status := 'merged';
   else
-    insert into coord.working_items (agent_id, session_id, kind, content, priority, pinned, tokens)
-    values (p_agent_id, p_session_id, v_kind, v_content, v_prio, v_pinned, v_tokens)
+    insert into coord.working_items (agent_id, session_id, kind, content, priority, pinned, tokens, task_id)
+    values (p_agent_id, p_session_id, v_kind, v_content, v_prio, v_pinned, v_tokens, v_task)
     returning id into v_id;
     v_status := 'added';
   end if;
@@ -112,4 +113,5 @@ comment on function coord.add_working_item(text, text, jsonb) is
   'Adds an item (kind, content, priority 1-5, pinned) to a session''s working memory and compresses it '
   'deterministically to its token budget: near-duplicates merge, long unpinned items are cut to their summary line, '
   'the lowest-value unpinned items move to episodic memory (private, event types working_cut/working_evicted). '
-  'Pinned items stay; an add whose pinned total would exceed the budget is refused (pinned_over_budget).';
+  'Pinned items stay; an add whose pinned total would exceed the budget is refused (pinned_over_budget). task_id '
+  '(optional) ties the item to a work-queue task, for the handoff if the task comes back.';

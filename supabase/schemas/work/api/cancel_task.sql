@@ -7,6 +7,7 @@ as $$
 declare
   t coord.tasks;
   v_failed int;
+  v_session text;
 begin
   select * into t from coord.tasks where id = p_task_id for update;
   if not found then
@@ -19,12 +20,18 @@ begin
     return coord.refusal(case when t.status = 'cancelled' then 'cancelled' else 'already_completed' end,
                          jsonb_build_object('task_id', t.id, 'status', t.status));
   end if;
+  v_session := t.claimed_session;
   update coord.tasks set status = 'cancelled', error_message = left(coalesce(p_reason, 'cancelled by ' || p_agent_id), 2000),
          lease_lost_by = claimed_by, claimed_by = null, claimed_session = null, lease_expires_at = null,
          finished_at = now(), updated_at = now()
    where id = p_task_id returning * into t;
   perform coord.emit('task.cancelled', p_agent_id, null, t.id::text,
                      jsonb_build_object('reason', left(p_reason, 200), 'was_claimed_by', t.lease_lost_by));
+  -- A claimant still working on it is told on its next MCP tool call (the claim is gone; its result is not wanted).
+  if t.lease_lost_by is not null then
+    perform coord.session_notice(t.lease_lost_by, v_session, 'claim_lost', t.id::text, null, t.claim_token,
+                                 'cancelled', p_agent_id, now(), jsonb_build_object('reason', left(p_reason, 200)));
+  end if;
   v_failed := coord.fail_dependents(t.id, 'cancelled: ' || t.error_message);
   return jsonb_build_object('task_id', t.id, 'status', t.status, 'dependents_failed', v_failed);
 end;

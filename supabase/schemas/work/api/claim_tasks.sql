@@ -9,9 +9,15 @@ declare
   v_ids uuid[];
   v_limit int := least(greatest(coalesce(p_limit, 1), 1), 100);
   v_out jsonb := '[]'::jsonb;
+  v_lease_end timestamptz;
   r coord.tasks;
 begin
+  -- Claims are the queue's clock: sessions that stopped heartbeating are declared dead (their claims come back with
+  -- the cause) and expired leases and missed deadlines reaped, before looking for work. Neither ever waits.
+  perform coord.expire_sessions(20);
   perform coord.reap_tasks();
+  -- A heartbeating session's lease lives no longer than the session's liveness; heartbeats renew both.
+  v_lease_end := coord.session_lease_end(p_agent_id, p_session_id, now(), coalesce(p_lease_seconds, 600));
 
   -- Two static queries, one per filter shape, so each keeps a cached plan that walks its own index in claim order
   -- (per type, or global); a single "types is null or type = any(types)" query would use neither index.
@@ -48,13 +54,16 @@ begin
        set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
            claim_token = coord.next_fencing_token(), claimed_at = now(), attempts = t.attempts + 1,
            lease_seconds = coalesce(p_lease_seconds, 600),
-           lease_expires_at = now() + make_interval(secs => coalesce(p_lease_seconds, 600)), updated_at = now()
+           lease_expires_at = v_lease_end, updated_at = now()
      where t.id = any(v_ids)
     returning t.*
   loop
     perform coord.emit('task.claimed', p_agent_id, p_session_id, r.id::text,
                        jsonb_build_object('claim_token', r.claim_token, 'attempt', r.attempts));
-    v_out := v_out || jsonb_build_array(coord.task_json(r));
+    -- A task that came back (its holder died, gave up or lost the lease) carries the handoff: who held it, why it
+    -- returned, their notes and their session's working memory about it.
+    v_out := v_out || jsonb_build_array(case when r.handoff is null then coord.task_json(r)
+                                             else coord.task_json(r) || jsonb_build_object('handoff', coord.task_handoff(r)) end);
   end loop;
   return jsonb_build_object('tasks', (select jsonb_agg(e order by (e->>'priority')::int, e->>'created_at') from jsonb_array_elements(v_out) e));
 end;
@@ -62,4 +71,6 @@ $$;
 comment on function coord.claim_tasks(text, text, text, text[], text[], int, int) is
   'Claims up to p_limit (1..100) ready tasks in one statement: most urgent first, oldest first within a priority, '
   'FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row. Each claim takes a fresh fencing token and '
-  'a lease of p_lease_seconds (default 600). Expired leases and missed deadlines are reaped first. Answers {tasks:[…]}.';
+  'a lease of p_lease_seconds (default 600), capped at the claiming session''s live_until when it heartbeats. Dead '
+  'sessions, expired leases and missed deadlines are reaped first. A task that came back carries a handoff (previous '
+  'holder, why, notes, their working memory about it). Answers {tasks:[…]}.';

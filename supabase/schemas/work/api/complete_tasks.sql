@@ -36,7 +36,8 @@ begin
       v_code := case when v_token < t.claim_token then 'lease_lost' else 'not_claimant' end;
     elsif t.lease_expires_at <= now() then
       -- Expired but not yet reaped: reap it now, so the refusal and the queue agree.
-      perform coord.requeue_lost(t.id, 'lease expired');
+      -- The caller is the claimant and hears it in this answer: no notice.
+      perform coord.requeue_lost(t.id, 'lease expired', false);
       v_code := 'lease_lost';
     end if;
 
@@ -66,8 +67,13 @@ begin
     else
       -- Exponential backoff: base * 2^(attempt-1), capped at an hour.
       v_backoff := least(3600, t.retry_backoff_seconds * power(2, t.attempts - 1))::int;
+      -- The attempt is kept as the handoff for the next claimant (the SET list reads the row before the update).
       update coord.tasks set status = 'pending', error_message = left(it ->> 'error_message', 10000),
              not_before = now() + make_interval(secs => v_backoff),
+             handoff = jsonb_build_object('agent_id', claimed_by, 'session_id', claimed_session,
+                                          'claim_token', claim_token, 'attempt', attempts, 'claimed_at', claimed_at,
+                                          'released_at', now(),
+                                          'why', left('failed: ' || coalesce(it ->> 'error_message', 'no error message'), 500)),
              claimed_by = null, claimed_session = null, lease_expires_at = null, updated_at = now()
        where id = v_id returning * into t;
       perform coord.emit('task.retry_scheduled', p_agent_id, p_session_id, v_id::text,

@@ -10,9 +10,12 @@ declare
   r record;
 begin
   -- SKIP LOCKED: many claimers run this at once; a row another one is handling is theirs.
-  for r in select id from coord.tasks where status = 'claimed' and lease_expires_at <= now()
+  for r in select id, claimed_by, claimed_session, lease_seconds from coord.tasks
+            where status = 'claimed' and lease_expires_at <= now()
             order by lease_expires_at limit 100 for update skip locked loop
-    perform coord.requeue_lost(r.id, 'lease expired');
+    -- A heartbeating session's lease ends with its liveness: name that cause when the session is dead.
+    perform coord.requeue_lost(r.id, case when coord.session_dead(r.claimed_by, r.claimed_session, r.lease_seconds)
+                                          then 'session expired' else 'lease expired' end);
     v_expired := v_expired + 1;
   end loop;
   for r in

@@ -1,4 +1,5 @@
-create function coord.renew_claims(p_agent_id text, p_task_id uuid, p_token bigint, p_lease_seconds int)
+create function coord.renew_claims(p_agent_id text, p_task_id uuid, p_token bigint, p_lease_seconds int,
+                                   p_note text default null)
 returns jsonb
 language plpgsql
 security definer
@@ -21,14 +22,21 @@ begin
       else 'not_claimant' end,
       jsonb_build_object('task_id', t.id, 'status', t.status, 'claimed_by', t.claimed_by));
   end if;
+  -- Capped at the claiming session's live_until when it heartbeats. A note joins the task's progress notes (the
+  -- last 10 are kept), which the next claimant sees if the task comes back.
   update coord.tasks set lease_seconds = coalesce(p_lease_seconds, lease_seconds),
-         lease_expires_at = now() + make_interval(secs => coalesce(p_lease_seconds, lease_seconds)), updated_at = now()
+         lease_expires_at = coord.session_lease_end(claimed_by, claimed_session, now(),
+                                                    coalesce(p_lease_seconds, lease_seconds)),
+         notes = case when p_note is null then notes
+                      else coord.task_add_note(notes, p_agent_id, p_note) end,
+         updated_at = now()
    where id = p_task_id returning * into t;
   perform coord.emit('task.renewed', p_agent_id, t.claimed_session, t.id::text,
                      jsonb_build_object('claim_token', t.claim_token, 'lease_expires_at', t.lease_expires_at));
   return jsonb_build_object('task_id', t.id, 'claim_token', t.claim_token, 'lease_expires_at', t.lease_expires_at);
 end;
 $$;
-comment on function coord.renew_claims(text, uuid, bigint, int) is
+comment on function coord.renew_claims(text, uuid, bigint, int, text) is
   'Extends the lease of one claimed task by p_lease_seconds (default: the claim''s own lease). Only the current '
-  'claimant, with the current token when given, before the lease expires; otherwise a refusal (lease_lost, not_claimant, …).';
+  'claimant, with the current token when given, before the lease expires; otherwise a refusal (lease_lost, not_claimant, …). '
+  'p_note (optional) is a progress note kept on the task for whoever claims it next.';

@@ -16,7 +16,7 @@ begin
     'idempotency_key', t.idempotency_key, 'claimed_by', t.claimed_by, 'claim_token', t.claim_token,
     'claimed_at', t.claimed_at, 'lease_expires_at', t.lease_expires_at, 'lease_lost_by', t.lease_lost_by,
     'result', t.result, 'error_message', t.error_message, 'created_at', t.created_at, 'updated_at', t.updated_at,
-    'finished_at', t.finished_at);
+    'finished_at', t.finished_at, 'handoff', t.handoff, 'notes', t.notes);
 end;
 $$;
 comment on function coord.task_json(coord.tasks) is 'Internal: the full JSON shape of one task, as inspect and claim answer it.';

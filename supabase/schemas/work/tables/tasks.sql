@@ -38,12 +38,16 @@ create table coord.tasks (
   created_at            timestamptz not null default now(),
   updated_at            timestamptz not null default now(),
   finished_at           timestamptz,
+  handoff               jsonb,
+  notes                 jsonb not null default '[]'::jsonb,
   check ((status = 'claimed') = (claimed_by is not null and lease_expires_at is not null))
 );
 comment on table coord.tasks is
   'The work queue. One row per task; status pending|claimed|completed|failed|cancelled. claim_token is the fencing '
   'token of the current (or last) claim, from coord.next_fencing_token(); only the claimant holding it may complete. '
-  'failed rows are the dead-letter queue: they stay, with error_message and attempts, for inspection.';
+  'failed rows are the dead-letter queue: they stay, with error_message and attempts, for inspection. handoff '
+  'describes the last claim that ended without completing (who, since when, why it came back) for the next claimant; '
+  'notes are the progress notes claimants left (the last 10).';
 
 -- The claim path reads only this small index: ready-shaped pending rows, most urgent and oldest first.
 create index tasks_ready_idx on coord.tasks (priority, created_at) where status = 'pending' and pending_deps = 0;
