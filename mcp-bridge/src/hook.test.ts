@@ -167,7 +167,7 @@ describe("mcp-bridge hook (Claude Code PreToolUse)", () => {
       const out = decision(r.stdout).hookSpecificOutput!;
       expect(out).toMatchObject({ hookEventName: "PreToolUse", permissionDecision: "deny" });
       expect(out.permissionDecisionReason).toMatch(
-        /Locked: src\/taken\.ts by other-agent until \d\d:\d\d:\d\dZ \(refactoring the parser\)/,
+        /Locked: src\/taken\.ts by other-agent until \d\d:\d\d:\d\dZ for 'refactoring the parser'/,
       );
     }
     expect(await lockRow("src/taken.ts")).toMatchObject({ agent_id: "other-agent" });
