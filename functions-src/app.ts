@@ -74,6 +74,7 @@ function appDeps(host: HostDeps, capabilities: readonly Capability[]): AppDeps {
   const deps: AppDeps = {
     ...host,
     fetch: host.fetch ?? ((input, init) => fetch(input, init)),
+    constraints: Object.assign({}, ...capabilities.map((c) => c.constraints ?? {})),
     state<S>(capability: Capability<S>): S {
       if (!states.has(capability as Capability<unknown>)) {
         throw new Error(`capability ${capability.name} is not mounted in this app`);
@@ -111,6 +112,6 @@ export function createApp(host: HostDeps, capabilities: readonly Capability[] = 
   app.route(FUNCTION_PREFIX, api);
   app.route("/", api);
   app.notFound(notFound);
-  app.onError(onError(deps.log));
+  app.onError(onError(deps.log, deps.constraints));
   return Object.assign(app, { deps, capabilities });
 }

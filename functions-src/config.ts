@@ -26,6 +26,8 @@ export interface AppConfig {
   apiKeys: EnvKey[];
   /** Request bodies above this are refused with 413 before they are read. */
   maxBodyBytes: number;
+  /** Bytes that unverified webhook bodies in flight may hold together (the rest wait, then get 503). */
+  unverifiedBodyBytes: number;
   /**
    * Host names accepted in `Host` and `Origin` (DNS-rebinding protection for a server on loopback).
    * `null` turns the check off: the edge host sits behind Supabase's gateway, which fixes the host.
@@ -102,6 +104,8 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
   return {
     apiKeys: [...parseApiKeys(env.COORDINATION_API_KEYS), ...parseApiKeys(env.COORDINATION_ADMIN_KEYS, "admin")],
     maxBodyBytes: intVar(env, "COORDINATOR_MAX_BODY_BYTES", 1024 * 1024),
+    // Room for two of GitHub's largest deliveries at once; must be at least 25 MiB.
+    unverifiedBodyBytes: intVar(env, "COORDINATOR_UNVERIFIED_BODY_BYTES", 50 * 1024 * 1024, 25 * 1024 * 1024),
     allowedHosts: extraHosts.length ? [...LOOPBACK_HOSTS, ...extraHosts] : defaults.allowedHosts,
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),

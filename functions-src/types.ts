@@ -1,4 +1,5 @@
 import type { AppConfig } from "./config.ts";
+import type { Constraints } from "./db/errors.ts";
 import type { Db } from "./db/port.ts";
 import type { Logger } from "./http/log.ts";
 import type { Capability } from "./ops/capability.ts";
@@ -26,6 +27,8 @@ export interface HostDeps {
 /** What every operation, route and upkeep job of the app runs with. */
 export interface AppDeps extends HostDeps {
   fetch: typeof fetch;
+  /** Every mounted capability's known database constraints: a violation answers 400 naming the field. */
+  constraints: Constraints;
   /** The per-app state a capability's `setup` built (its clients, caches, listeners). */
   state<S>(capability: Capability<S>): S;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
+import { identityConstraints } from "./refusals.ts";
 
 /** Keeps the caller's session alive; capabilities renew the session's leases (locks, claims) with it. */
 export const heartbeat = defineOperation({
@@ -62,5 +63,6 @@ export const whoami = defineOperation({
 
 export const identityCapability = defineCapability({
   name: "identity",
+  constraints: identityConstraints,
   operations: [heartbeat, endSession, whoami],
 });

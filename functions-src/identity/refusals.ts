@@ -1,6 +1,7 @@
 /** What each refusal of the identity SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
 import { defineRefusals } from "../ops/call.ts";
+import { defineConstraints } from "../db/errors.ts";
 
 export const keyRefusals = defineRefusals({
   invalid_key: () => new ApiError(401, "invalid_key", "API key not recognised or revoked."),
@@ -10,4 +11,11 @@ export const keyRefusals = defineRefusals({
       "key_bound_to_other_agent",
       `This key is bound to agent ${r.bound_agent_id}; it cannot act as ${r.agent_id}.`,
     ),
+});
+
+/** Identity headers as the tables check them (the headers are validated first; this is the net under it). */
+export const identityConstraints = defineConstraints({
+  "agents.agents_agent_id_check": { field: "X-Agent-Id", message: "1–128 of letters, digits and . _ : @ -" },
+  "agents.agents_agent_type_check": { field: "X-Agent-Type", message: "1–64 characters" },
+  "sessions.sessions_session_id_check": { field: "X-Session-Id", message: "1–128 of letters, digits and . _ : @ -" },
 });

@@ -4,7 +4,7 @@ import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
 import { LockKey, RepoName } from "./keys.ts";
-import { clock } from "./refusals.ts";
+import { clock, lockConstraints } from "./refusals.ts";
 import { AcquireOut, CheckOut, MAX_KEYS_PER_CALL, ReleaseOut, VerifyOut } from "./schemas.ts";
 import { acquireLocks, checkLocks, releaseLocks, verifyLock } from "./service.ts";
 
@@ -160,6 +160,7 @@ export const sweepLocks = defineOperation({
 
 export const locksCapability = defineCapability({
   name: "locks",
+  constraints: lockConstraints,
   // Expired locks never block anyone, but swept rows keep the table (and check_locks) small.
   maintenance: (deps) => callJson(deps.db, "coord.sweep_expired_locks", [1000]),
   operations: [acquireLock, releaseLock, checkLocksOp, verifyLockOp, sweepLocks],

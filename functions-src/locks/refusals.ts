@@ -1,6 +1,7 @@
 /** What each refusal of the locks SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
 import { defineRefusals } from "../ops/call.ts";
+import { defineConstraints } from "../db/errors.ts";
 import type { Lock } from "./schemas.ts";
 
 /** HH:MM:SSZ: enough for an agent to judge how long to wait. */
@@ -54,5 +55,16 @@ export const lockRefusals = defineRefusals({
       `Not yours: ${describeLocks(held)}. Nothing was released; only the holder may release (an admin key may pass force: true).`,
       { held },
     );
+  },
+});
+
+/** The locks' checks on caller input, for anything validation lets through (the 400 names the field). */
+export const lockConstraints = defineConstraints({
+  "locks.locks_key_check": { field: "file_paths", message: "a normalised repo-relative path or scoped key" },
+  "locks.locks_reason_check": { field: "reason", message: "at most 500 characters" },
+  "locks.locks_ttl_seconds_check": { field: "ttl_minutes", message: "1 to 480" },
+  "lock_repos.lock_repos_repo_check": {
+    field: "repo",
+    message: "at most 200 of letters, digits and ._@- in /-separated segments",
   },
 });

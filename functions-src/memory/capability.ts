@@ -14,6 +14,7 @@ import {
   SkillOutcomeIn,
   SkillOutcomeOut,
 } from "./schemas.ts";
+import { memoryConstraints } from "./refusals.ts";
 import * as memory from "./service.ts";
 
 /** Stores a memory in one of the three layers. */
@@ -123,6 +124,7 @@ export const memoryRetention = defineOperation({
 
 export const memoryCapability = defineCapability({
   name: "memory",
+  constraints: memoryConstraints,
   // Retention with the configured age (setting retention_days); it also refreshes recall's statistics.
   maintenance: (deps) => memory.retention(deps, undefined),
   operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention],

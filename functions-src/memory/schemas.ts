@@ -71,6 +71,10 @@ export const RememberIn = z
     message: "layer procedural needs a skill name",
     path: ["name"],
   })
+  .refine((v) => v.layer !== "episodic" || v.name === undefined, {
+    message: "only procedural memories carry a name; send layer: procedural, or leave name out",
+    path: ["name"],
+  })
   .refine((v) => v.layer !== "working" || v.summary.length + (v.details?.length ?? 0) < 8000, {
     message: "working items hold at most 8000 characters (summary + details)",
     path: ["details"],

@@ -2,7 +2,8 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError } from "../http/errors.ts";
+import { ApiError, asApiError, describeError, internalMessage } from "../http/errors.ts";
+import { checkJson, checkQuery, parseJson } from "../http/input-gate.ts";
 import { requireJson } from "../http/middleware.ts";
 import type { AppDeps, AppEnv, Identity, OpContext } from "../types.ts";
 
@@ -104,7 +105,9 @@ function unwrap(t: z.ZodType): z.ZodType {
 /** Query strings arrive as strings: repeated keys (or comma lists) become arrays where the schema wants one. */
 function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, values] of Object.entries(c.req.queries())) {
+  const queries = c.req.queries();
+  checkQuery(queries);
+  for (const [k, values] of Object.entries(queries)) {
     const field = schema.shape[k] as z.ZodType | undefined;
     const inner = field ? unwrap(field) : undefined;
     if (inner instanceof z.ZodArray) out[k] = values.flatMap((v) => v.split(",")).filter((v) => v !== "");
@@ -119,20 +122,25 @@ function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
 export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: MiddlewareHandler<AppEnv>, op: Operation): void {
   const handler = async (c: Context<AppEnv>) => {
     const raw =
-      op.http.method === "GET" || op.http.method === "DELETE"
-        ? queryInput(c, op.input)
-        : await c.req.json<unknown>().catch(() => {
-            throw new ApiError(400, "malformed_json", "Request body is not valid JSON; send a JSON object.");
-          });
+      op.http.method === "GET" || op.http.method === "DELETE" ? queryInput(c, op.input) : parseJson(await c.req.text());
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
       throw new ApiError(400, "invalid_input", "Request body must be a JSON object.");
     }
-    const input = parseInput(op.input, { ...(raw as object), ...c.req.param() });
+    const merged = { ...(raw as object), ...c.req.param() };
+    // Path parameters are text from outside too: the gate sees the whole input once.
+    checkJson(merged);
+    const input = parseInput(op.input, merged);
     const output = await invoke(op, { ...deps, identity: c.get("identity"), requestId: c.get("requestId") }, input);
     return c.json(output, op.http.status ?? 200);
   };
   if (op.http.method === "POST") app.post(op.http.path, auth, requireJson(), handler);
   else app.on(op.http.method, op.http.path, auth, handler);
+}
+
+/** A refusal as an MCP tool result: `isError`, the code and message, and the details as JSON. */
+export function toolError(err: ApiError) {
+  const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
+  return { isError: true, content: [{ type: "text" as const, text: `${err.code}: ${err.message}${details}` }] };
 }
 
 /** Registers an operation as an MCP tool; refusals become `isError` results carrying the same message. */
@@ -155,19 +163,17 @@ export function registerOperationTool(server: McpServer, ctx: OpContext, op: Ope
           structuredContent: output as Record<string, unknown>,
         };
       } catch (err) {
-        if (err instanceof ApiError) {
-          const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
-          return { isError: true, content: [{ type: "text" as const, text: `${err.code}: ${err.message}${details}` }] };
+        const refusal = asApiError(err, ctx.constraints);
+        if (refusal) {
+          if (refusal.code === "unavailable") {
+            ctx.log.warn("database unavailable", { tool: op.name, request_id: ctx.requestId, ...describeError(err) });
+          }
+          return toolError(refusal);
         }
-        ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, error: String(err) });
+        ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, ...describeError(err) });
         return {
           isError: true,
-          content: [
-            {
-              type: "text" as const,
-              text: "internal: the tool failed; the request id identifies it in the server logs.",
-            },
-          ],
+          content: [{ type: "text" as const, text: `internal: ${internalMessage(ctx.requestId)}` }],
         };
       }
     },

@@ -8,10 +8,11 @@ import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv } from "../types.ts";
 import { E2BClient } from "./e2b.ts";
 import { GitHubClient } from "./github.ts";
-import { verificationRefusals } from "./refusals.ts";
+import { verificationConstraints, verificationRefusals } from "./refusals.ts";
 import { ChangesetOut, type ChangesetView, Policy } from "./schemas.ts";
 import { TIER_NAMES, VerificationService } from "./service.ts";
-import { MAX_FILES, webhookRoutes, type Defer } from "./webhooks.ts";
+import { createBodyBudget } from "../http/unverified-body.ts";
+import { GITHUB_MAX_BODY_BYTES, MAX_FILES, webhookRoutes, type Defer } from "./webhooks.ts";
 
 const SHA = z.string().regex(/^[0-9a-f]{40}$/, "a 40-character lowercase hex commit sha");
 const REPO = z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name");
@@ -200,9 +201,10 @@ export const listPolicies = defineOperation({
  */
 export const verificationCapability = defineCapability({
   name: "verification",
+  constraints: verificationConstraints,
   operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
   // GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap.
-  bodyLimits: { "/webhook/github": 25 * 1024 * 1024 },
+  bodyLimits: { "/webhook/github": GITHUB_MAX_BODY_BYTES },
   setup(deps) {
     const config = deps.config.verification;
     const svc = new VerificationService(
@@ -235,6 +237,8 @@ export const verificationCapability = defineCapability({
         // No execution context: nothing to extend.
       }
     };
-    return new Hono<AppEnv>().route("/", webhookRoutes(svc, defer));
+    // Unverified webhook and callback bodies share one byte budget per app (see http/unverified-body.ts).
+    const budget = createBodyBudget(deps.config.unverifiedBodyBytes);
+    return new Hono<AppEnv>().route("/", webhookRoutes(svc, defer, budget, deps.config.maxBodyBytes));
   },
 });

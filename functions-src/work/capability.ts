@@ -15,7 +15,7 @@ import {
   TaskSummary,
   TaskType,
 } from "./schemas.ts";
-import { workRefusals } from "./refusals.ts";
+import { workConstraints, workRefusals } from "./refusals.ts";
 import { claimWork, completeTask, completeTasks, submitTasks } from "./service.ts";
 
 function submittedLine(t: z.output<typeof SubmittedTask>): string {
@@ -215,6 +215,7 @@ export const workDepth = defineOperation({
 
 export const workCapability = defineCapability({
   name: "work",
+  constraints: workConstraints,
   // Claims and heartbeats reap too; this covers a queue nobody is touching.
   maintenance: (deps) => callJson(deps.db, "coord.reap_tasks"),
   operations: [
