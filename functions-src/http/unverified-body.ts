@@ -111,9 +111,11 @@ export function createBodyBudget(capacity: number, options: BodyBudgetOptions = 
     let filled = 0;
     if (!req.body) return buffer.subarray(0, 0);
     const reader = req.body.getReader();
-    const timer = setTimeout(() => void reader.cancel().catch(() => {}), readMs);
     let timedOut = false;
-    const deadline = Date.now() + readMs;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void reader.cancel().catch(() => {});
+    }, readMs);
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -122,10 +124,8 @@ export function createBodyBudget(capacity: number, options: BodyBudgetOptions = 
         buffer.set(value, filled);
         filled += value.byteLength;
       }
-      timedOut = Date.now() > deadline;
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      timedOut = Date.now() >= deadline;
       if (!timedOut) throw new ApiError(400, "body_incomplete", "The request body ended early; send it again.");
     } finally {
       clearTimeout(timer);

@@ -19,6 +19,20 @@ export const MAX_FILES = 10_000;
 export const GITHUB_MAX_BODY_BYTES = 25 * 1024 * 1024;
 const SHA = /^[0-9a-f]{40}$/;
 
+/**
+ * Runs the unauthenticated part of a webhook (reading the body, checking its signature). A refusal there closes the
+ * connection after the answer: the rest of an unverified body is not worth reading (the Node server would otherwise
+ * read and discard what the sender is still sending).
+ */
+async function refuseClosing<T>(c: Context<AppEnv>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    c.header("Connection", "close");
+    throw err;
+  }
+}
+
 /** Runs work after the answer: on the edge through waitUntil, elsewhere as a tracked, logged promise. */
 export type Defer = (c: Context<AppEnv>, work: () => Promise<void>) => void;
 
@@ -176,16 +190,17 @@ export function webhookRoutes(svc: VerificationService, defer: Defer, budget: Bo
       }
       // No signature, no read: the body of an unsigned request is never held.
       const signature = c.req.header("x-hub-signature-256");
-      if (!hasGitHubSignature(signature)) throw invalidSignature();
-      const body = await budget.read(c.req.raw, GITHUB_MAX_BODY_BYTES);
-      let valid: boolean;
-      try {
-        valid = await verifyGitHubSignature(svc.config.webhookSecrets, body.bytes, signature);
-      } finally {
-        body.release();
-      }
-      if (!valid) throw invalidSignature();
-      const raw = new TextDecoder().decode(body.bytes);
+      const raw = await refuseClosing(c, async () => {
+        if (!hasGitHubSignature(signature)) throw invalidSignature();
+        const body = await budget.read(c.req.raw, GITHUB_MAX_BODY_BYTES);
+        try {
+          if (!(await verifyGitHubSignature(svc.config.webhookSecrets, body.bytes, signature)))
+            throw invalidSignature();
+        } finally {
+          body.release();
+        }
+        return new TextDecoder().decode(body.bytes);
+      });
       const event = c.req.header("x-github-event");
       const delivery = c.req.header("x-github-delivery");
       if (!event || !delivery || delivery.length > 200 || !/^[a-z_]{1,64}$/.test(event)) {
@@ -241,21 +256,25 @@ export function webhookRoutes(svc: VerificationService, defer: Defer, budget: Bo
       }
       const resultId = c.req.param("resultId");
       if (!z.uuid().safeParse(resultId).success) throw new ApiError(404, "not_found", "No such verification result.");
-      const body = await budget.read(c.req.raw, callbackMaxBytes);
-      const raw = new TextDecoder().decode(body.bytes);
       const headers = {
         "webhook-id": c.req.header("webhook-id") ?? "",
         "webhook-timestamp": c.req.header("webhook-timestamp") ?? "",
         "webhook-signature": c.req.header("webhook-signature") ?? "",
       };
-      const check = await verifyCallback(svc.config.callbackSecret, resultId, raw, headers).finally(body.release);
-      if (!check.ok) {
-        throw new ApiError(
-          401,
-          "invalid_signature",
-          `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`,
-        );
-      }
+      const secret = svc.config.callbackSecret;
+      const check = await refuseClosing(c, async () => {
+        const body = await budget.read(c.req.raw, callbackMaxBytes);
+        const raw = new TextDecoder().decode(body.bytes);
+        const check = await verifyCallback(secret, resultId, raw, headers).finally(body.release);
+        if (!check.ok) {
+          throw new ApiError(
+            401,
+            "invalid_signature",
+            `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`,
+          );
+        }
+        return check;
+      });
       checkJson(check.body);
       const parsed = CallbackBody.safeParse(check.body);
       if (!parsed.success) {
