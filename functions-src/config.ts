@@ -51,6 +51,10 @@ export interface DatabaseConfig {
   prepare: boolean;
   /** PGlite's data directory (Node host). */
   dataDir: string;
+  /** Seconds to wait for a connection (and for a query to reach the server) before 503. */
+  connectTimeoutSeconds: number;
+  /** Milliseconds a statement may run (Postgres `statement_timeout`); 0 turns the limit off. */
+  statementTimeoutMs: number;
 }
 
 /** Everything a host reads from its environment: the app's configuration plus how to serve it. */
@@ -120,6 +124,8 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
       poolSize: intVar(env, "DATABASE_POOL_SIZE", defaults.poolSize, 1, 1000),
       prepare: supabaseUrl === null && prepare,
       dataDir: env.COORDINATOR_DATA_DIR?.trim() || ".coordinator",
+      connectTimeoutSeconds: intVar(env, "DATABASE_CONNECT_TIMEOUT_SECONDS", 5, 1, 600),
+      statementTimeoutMs: intVar(env, "DATABASE_STATEMENT_TIMEOUT_MS", 30_000, 0),
     },
     maintenanceMinutes: intVar(env, "COORDINATOR_MAINTENANCE_MINUTES", 60, 0),
   };

@@ -49,7 +49,10 @@ function hub(db: Db, channel: string): Hub {
       })
       .then(
         () => undefined,
-        () => undefined,
+        () => {
+          // Not listening (the database was down): the next wait tries again, this one degrades to polling.
+          if (byChannel!.get(channel) === h) byChannel!.delete(channel);
+        },
       );
     h = { subscribers, listening };
     byChannel.set(channel, h);
