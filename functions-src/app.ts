@@ -4,6 +4,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
+import { RateLimiter } from "./ops/quotas.ts";
 import { authenticate } from "./identity/auth.ts";
 import { identityCapability } from "./identity/capability.ts";
 import { locksCapability } from "./locks/capability.ts";
@@ -75,6 +76,10 @@ function appDeps(host: HostDeps, capabilities: readonly Capability[]): AppDeps {
     ...host,
     fetch: host.fetch ?? ((input, init) => fetch(input, init)),
     constraints: Object.assign({}, ...capabilities.map((c) => c.constraints ?? {})),
+    rates: {
+      requests: new RateLimiter(host.config.quotas.requestsPerMinute),
+      memoryWrites: new RateLimiter(host.config.quotas.memoryWritesPerMinute),
+    },
     state<S>(capability: Capability<S>): S {
       if (!states.has(capability as Capability<unknown>)) {
         throw new Error(`capability ${capability.name} is not mounted in this app`);

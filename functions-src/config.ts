@@ -19,6 +19,22 @@ export interface EnvKey {
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+
+/**
+ * Per-agent caps (0 turns one off); admin keys are exempt from all of them. Held locks and open tasks are counted by
+ * SQL, in the call that would exceed them, across every process; the two rates are counted in memory by each process
+ * (on the edge: by each isolate, so the effective rate there is a multiple of the setting).
+ */
+export interface Quotas {
+  /** Live locks one agent may hold. */
+  heldLocks: number;
+  /** Pending or claimed tasks one agent may have submitted. */
+  pendingTasks: number;
+  /** Memory writes (remember, report_skill_outcome) per agent per minute. */
+  memoryWritesPerMinute: number;
+  /** Authenticated requests per agent per minute. */
+  requestsPerMinute: number;
+}
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What the app itself is built with (the part of the configuration every host shares). */
@@ -36,6 +52,8 @@ export interface AppConfig {
   logLevel: LogLevel;
   /** Milliseconds /health waits for the database before answering 503. */
   healthTimeoutMs: number;
+  /** Per-agent caps, answered with 429 and Retry-After. */
+  quotas: Quotas;
   /** The verification gateway's settings (GitHub, sandboxes, callbacks). */
   verification: VerificationConfig;
 }
@@ -115,6 +133,12 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
     allowedHosts: extraHosts.length ? [...LOOPBACK_HOSTS, ...extraHosts] : defaults.allowedHosts,
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),
+    quotas: {
+      heldLocks: intVar(env, "COORDINATOR_MAX_HELD_LOCKS", 200, 0),
+      pendingTasks: intVar(env, "COORDINATOR_MAX_PENDING_TASKS", 1000, 0),
+      memoryWritesPerMinute: intVar(env, "COORDINATOR_MEMORY_WRITES_PER_MINUTE", 60, 0),
+      requestsPerMinute: intVar(env, "COORDINATOR_REQUESTS_PER_MINUTE", 1200, 0),
+    },
     verification: loadVerificationConfig(env),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
     hostname: env.HOST?.trim() || "127.0.0.1",

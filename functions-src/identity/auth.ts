@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { EnvKey } from "../config.ts";
-import { callOp } from "../ops/call.ts";
+import { quotaError } from "../ops/quotas.ts";
+import { callOp, callOutcome } from "../ops/call.ts";
 import { keyRefusals } from "./refusals.ts";
 import { ApiError } from "../http/errors.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
@@ -38,19 +39,32 @@ interface DbIdentity {
   agent_id: string;
   scope: "agent" | "admin";
   trust_level: number;
+  bound: boolean;
+  key: string;
 }
 
 /**
  * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
  * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
- * when the key is bound to another agent. Records the agent and session (presence) on the way.
+ * when the key is bound to another agent or the agent id is reserved by another key. Records the agent and session
+ * (presence) on the way, and counts the request against the agent's rate (admins exempt).
+ *
+ * Reserved ids: an id bound to a key — an environment entry `KEY:AGENT_ID` or an active database key — is that
+ * key's alone. An unbound key (`KEY`) may act as any other id. Environment bindings are checked in memory; database
+ * bindings by coord.admit_agent, whose answer this process keeps for TOUCH_INTERVAL_MS (so a new database key
+ * reserves its id within that time on every process).
  */
 export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
   // Digests of the configured keys, computed once.
-  const envKeys: Promise<Array<EnvKey & { digest: Uint8Array }>> = Promise.all(
-    deps.config.apiKeys.map(async (k) => ({ ...k, digest: await sha256Bytes(k.key) })),
+  const envKeys: Promise<Array<EnvKey & { digest: Uint8Array; name: string }>> = Promise.all(
+    deps.config.apiKeys.map(async (k) => {
+      const digest = await sha256Bytes(k.key);
+      return { ...k, digest, name: `env:${toHex(digest).slice(0, 8)}` };
+    }),
   );
+  const envBound = new Set(deps.config.apiKeys.flatMap((k) => (k.agentId ? [k.agentId] : [])));
   const lastTouch = new Map<string, number>();
+  const admitted = new Map<string, { at: number; reserved: boolean }>();
 
   async function touch(identity: Identity) {
     const mark = `${identity.agentId}\u0000${identity.sessionId ?? ""}\u0000${identity.agentType}`;
@@ -63,6 +77,27 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       identity.agentType,
       identity.sessionId,
     ]);
+  }
+
+  /** Admits an unbound key's caller as its agent id unless a database key reserves that id; records presence. */
+  async function admit(identity: Identity) {
+    const now = Date.now();
+    const known = admitted.get(identity.agentId);
+    if (!known || known.at <= now - TOUCH_INTERVAL_MS) {
+      const { refusal } = await callOutcome(deps.db, "coord.admit_agent", [
+        identity.agentId,
+        identity.agentType,
+        identity.sessionId,
+      ]);
+      if (admitted.size > 10_000) admitted.clear();
+      admitted.set(identity.agentId, { at: now, reserved: refusal?.code === "agent_id_reserved" });
+      if (!refusal) {
+        lastTouch.set(`${identity.agentId}\u0000${identity.sessionId ?? ""}\u0000${identity.agentType}`, now);
+      }
+    } else if (!known.reserved) {
+      await touch(identity);
+    }
+    if (admitted.get(identity.agentId)?.reserved) throw reserved(identity.agentId);
   }
 
   return async (c, next) => {
@@ -80,7 +115,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
 
     const digest = await sha256Bytes(key);
     // Check every configured key, without stopping at a match, so timing does not tell which entry matched.
-    let match: EnvKey | null = null;
+    let match: (EnvKey & { name: string }) | null = null;
     for (const k of await envKeys) if (constantTimeEqual(digest, k.digest) && !match) match = k;
 
     let identity: Identity;
@@ -101,8 +136,15 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         sessionId,
         scope: match.scope,
         trustLevel: DEFAULT_TRUST,
+        bound: match.agentId !== null,
+        key: match.name,
       };
-      await touch(identity);
+      if (match.scope === "admin" || match.agentId) {
+        await touch(identity);
+      } else {
+        if (envBound.has(agentId)) throw reserved(agentId);
+        await admit(identity);
+      }
     } else {
       const r = await callOp<DbIdentity>(
         deps.db,
@@ -116,9 +158,32 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         sessionId,
         scope: r.scope,
         trustLevel: r.trust_level,
+        bound: r.bound,
+        key: r.key,
       };
     }
     c.set("identity", identity);
+    if (identity.scope !== "admin") {
+      const wait = deps.rates.requests.take(identity.agentId);
+      if (wait > 0) {
+        throw quotaError(
+          "requests_per_minute",
+          `Over the request rate: at most ${deps.rates.requests.perMinute} requests a minute per agent ` +
+            `(${identity.agentId}); retry in ${wait} s.`,
+          wait,
+          { max: deps.rates.requests.perMinute },
+        );
+      }
+    }
     await next();
   };
+}
+
+function reserved(agentId: string): ApiError {
+  return new ApiError(
+    403,
+    "agent_id_reserved",
+    `Agent id ${agentId} is bound to another key and reserved for it; use that key, or pick another X-Agent-Id.`,
+    { agent_id: agentId },
+  );
 }

@@ -47,6 +47,7 @@ export const whoami = defineOperation({
     session_id: z.string().nullable(),
     scope: z.enum(["agent", "admin"]),
     trust_level: z.number().int(),
+    bound: z.boolean().describe("The agent id is the key's own: trust and reviews count it"),
   }),
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/me" },
@@ -57,6 +58,7 @@ export const whoami = defineOperation({
     session_id: i.sessionId,
     scope: i.scope,
     trust_level: i.trustLevel,
+    bound: i.bound,
   }),
   summarize: (o) => `${o.agent_id} (${o.scope})`,
 });

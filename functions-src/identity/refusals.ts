@@ -5,6 +5,23 @@ import { defineConstraints } from "../db/errors.ts";
 
 export const keyRefusals = defineRefusals({
   invalid_key: () => new ApiError(401, "invalid_key", "API key not recognised or revoked."),
+  key_expired: (r) =>
+    new ApiError(
+      401,
+      "key_expired",
+      `API key ${r.prefix} expired at ${r.expired_at}; ask an operator for a new one (npm run keys -- create).`,
+    ),
+  agent_id_reserved: (r) =>
+    new ApiError(
+      403,
+      "agent_id_reserved",
+      `Agent id ${r.agent_id} is bound to another key and reserved for it; use that key, or pick another X-Agent-Id.`,
+      { agent_id: r.agent_id },
+    ),
+  invalid_input: (r) =>
+    new ApiError(400, "invalid_input", `Invalid input — ${r.field}: ${r.message}`, {
+      fields: [{ field: r.field, message: r.message }],
+    }),
   key_bound_to_other_agent: (r) =>
     new ApiError(
       403,

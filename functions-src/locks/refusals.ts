@@ -1,5 +1,6 @@
 /** What each refusal of the locks SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
+import { quotaError } from "../ops/quotas.ts";
 import { defineRefusals } from "../ops/call.ts";
 import { defineConstraints } from "../db/errors.ts";
 import type { Lock } from "./schemas.ts";
@@ -47,6 +48,14 @@ export const lockRefusals = defineRefusals({
       { conflicts },
     );
   },
+  quota_exceeded: (r) =>
+    quotaError(
+      "held_locks",
+      `Over the lock quota: you hold ${r.held} live locks and asked for ${r.requested} more; at most ${r.max} per ` +
+        "agent. Release locks you no longer need (release_lock), then retry.",
+      30,
+      { max: r.max, held: r.held },
+    ),
   not_holder: (r) => {
     const held = r.held as Lock[];
     return new ApiError(

@@ -2,7 +2,9 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { actingAs } from "../db/port.ts";
 import { ApiError, asApiError, describeError, internalMessage } from "../http/errors.ts";
+import { quotaError } from "./quotas.ts";
 import { checkJson, checkQuery, parseJson } from "../http/input-gate.ts";
 import { requireJson } from "../http/middleware.ts";
 import type { AppDeps, AppEnv, Identity, OpContext } from "../types.ts";
@@ -44,6 +46,8 @@ export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject 
   tool?: boolean;
   /** Who may call it (default `agent`); a function decides from the input (e.g. `force: true` needs admin). */
   access?: Access | ((input: z.output<I>) => Access);
+  /** A per-agent rate each call counts against besides the request rate (config.quotas; admins exempt). */
+  rate?: "memoryWrites";
   run(ctx: OpContext, input: z.output<I>): Promise<z.output<O>>;
   summarize(output: z.output<O>): string;
 }
@@ -76,6 +80,22 @@ export async function invoke<I extends AnyObject, O extends AnyObject>(
   input: z.output<I>,
 ): Promise<z.output<O>> {
   checkAccess(op as unknown as Operation, ctx.identity, input);
+  if (ctx.identity.scope === "admin") {
+    // Admins may act as anyone; what they change is recorded as theirs (events carry acted_by).
+    return op.run({ ...ctx, db: actingAs(ctx.db, `admin:${ctx.identity.key}`) }, input);
+  }
+  if (op.rate) {
+    const limiter = ctx.rates[op.rate];
+    const wait = limiter.take(ctx.identity.agentId);
+    if (wait > 0) {
+      throw quotaError(
+        "memory_writes_per_minute",
+        `Over the memory write rate: at most ${limiter.perMinute} memory writes a minute per agent; retry in ${wait} s.`,
+        wait,
+        { max: limiter.perMinute },
+      );
+    }
+  }
   return op.run(ctx, input);
 }
 

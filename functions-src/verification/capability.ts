@@ -5,6 +5,7 @@ import { LockKey, Repo } from "../locks/keys.ts";
 import { callOp } from "../ops/call.ts";
 import { defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
+import { Cursor, decodeCursor, encodeCursor, NextCursor } from "../ops/paging.ts";
 import type { AppDeps, AppEnv } from "../types.ts";
 import { E2BClient } from "./e2b.ts";
 import { GitHubClient } from "./github.ts";
@@ -95,6 +96,7 @@ export const submitChanges = defineOperation({
       branch: i.branch ?? null,
       commitSha: i.commit_sha,
       agentId: ctx.identity.agentId,
+      agentBound: ctx.identity.bound,
       sessionId: ctx.identity.sessionId,
       taskId: i.task_id,
       lockTokens: i.lock_tokens,
@@ -147,8 +149,9 @@ export const listApprovals = defineOperation({
   name: "list_approvals",
   title: "Approval queue",
   description: "Admin only: tier-4 changesets waiting for review, oldest first.",
-  input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+  input: z.object({ limit: z.number().int().min(1).max(200).default(50), cursor: Cursor.optional() }),
   output: z.object({
+    next_cursor: NextCursor,
     approvals: z.array(
       z.object({
         changeset_id: z.string(),
@@ -165,7 +168,16 @@ export const listApprovals = defineOperation({
   http: { method: "GET", path: "/approvals" },
   tool: false,
   access: "admin",
-  run: (ctx, i) => callJson(ctx.db, "coord.approval_queue", [i.limit]),
+  run: async (ctx, i) => {
+    const after = decodeCursor(i.cursor, z.tuple([z.string().max(64), z.string().max(64)]));
+    const r = await callOp<{ approvals: never[]; next_cursor: unknown }>(
+      ctx.db,
+      "coord.approval_queue",
+      [i.limit, after],
+      verificationRefusals,
+    );
+    return { approvals: r.approvals, next_cursor: encodeCursor(r.next_cursor) };
+  },
   summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
 });
 

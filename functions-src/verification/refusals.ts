@@ -1,6 +1,7 @@
 /** What each refusal of the gateway's SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
 import { defineRefusals } from "../ops/call.ts";
+import { invalidCursor } from "../ops/paging.ts";
 import { defineConstraints } from "../db/errors.ts";
 
 export const verificationRefusals = defineRefusals({
@@ -25,6 +26,7 @@ export const verificationRefusals = defineRefusals({
   already_reviewed: (r) =>
     new ApiError(409, "already_reviewed", `Already ${r.status} by ${r.reported_by}; a review is final.`),
   result_not_found: () => new ApiError(404, "not_found", "No such verification result."),
+  invalid_cursor: () => invalidCursor(),
   manual_tier: () =>
     new ApiError(403, "manual_tier", "Tier 4 is completed only by an admin review or GitHub's Approve action."),
 });

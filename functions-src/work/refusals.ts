@@ -1,6 +1,8 @@
 /** What each refusal of the work queue's SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
+import { quotaError } from "../ops/quotas.ts";
 import { defineRefusals, type Refusal } from "../ops/call.ts";
+import { invalidCursor } from "../ops/paging.ts";
 import { defineConstraints } from "../db/errors.ts";
 
 const holder = (r: Refusal) => (r.claimed_by ? ` (now claimed by ${r.claimed_by})` : "");
@@ -50,6 +52,15 @@ export const workRefusals = defineRefusals({
       `Only the submitter (${r.submitted_by}) or an admin may cancel task ${r.task_id}.`,
       { task_id: r.task_id },
     ),
+  quota_exceeded: (r) =>
+    quotaError(
+      "pending_tasks",
+      `Over the task quota: ${r.held} tasks you submitted are still open and this adds ${r.requested}; at most ` +
+        `${r.max} per agent. Wait for some to finish (or cancel_work), then retry.`,
+      30,
+      { max: r.max, held: r.held },
+    ),
+  invalid_cursor: () => invalidCursor(),
   invalid_input: submitRefusal(400),
   invalid_dependency: submitRefusal(400),
   dependency_cycle: submitRefusal(400),

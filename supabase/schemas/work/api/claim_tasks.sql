@@ -1,5 +1,6 @@
 create function coord.claim_tasks(p_agent_id text, p_session_id text, p_agent_type text, p_task_types text[],
-                                  p_capabilities text[], p_limit int, p_lease_seconds int)
+                                  p_capabilities text[], p_limit int, p_lease_seconds int,
+                                  p_bound boolean default true)
 returns jsonb
 language plpgsql
 security definer
@@ -22,7 +23,7 @@ begin
          and (t.deadline is null or t.deadline > now())
          and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
          and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
-         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
        order by t.priority, t.created_at
        limit v_limit
        for update skip locked) c;
@@ -34,7 +35,7 @@ begin
          and t.task_type = any(p_task_types)
          and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
          and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
-         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
        order by t.priority, t.created_at
        limit v_limit
        for update skip locked) c;
@@ -59,7 +60,8 @@ begin
   return jsonb_build_object('tasks', (select jsonb_agg(e order by (e->>'priority')::int, e->>'created_at') from jsonb_array_elements(v_out) e));
 end;
 $$;
-comment on function coord.claim_tasks(text, text, text, text[], text[], int, int) is
+comment on function coord.claim_tasks(text, text, text, text[], text[], int, int, boolean) is
   'Claims up to p_limit (1..100) ready tasks in one statement: most urgent first, oldest first within a priority, '
   'FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row. Each claim takes a fresh fencing token and '
-  'a lease of p_lease_seconds (default 600). Expired leases and missed deadlines are reaped first. Answers {tasks:[…]}.';
+  'a lease of p_lease_seconds (default 600). Expired leases and missed deadlines are reaped first. Answers {tasks:[…]}. '
+  'A caller whose id is not bound to its key (p_bound false) never gets exclude_submitter tasks: it could be anyone.';
