@@ -50,6 +50,25 @@ forEachDatabase("mutating operations are safe to retry", (get) => {
     ).toBe(1);
   });
 
+  it("get_work with an idempotency_key: the retry answers the tasks the first claim took, claims no more", async () => {
+    const type = `retry-g-${Date.now()}`;
+    await post("/work/tasks", { task_type: type });
+    await post("/work/tasks", { task_type: type });
+    const body = { task_types: [type], idempotency_key: "claim-1" };
+    const [a, b] = await twice("/work/claim", body, "retry-claimer");
+    expect(a.body.tasks).toHaveLength(1);
+    expect(b.body.tasks.map((t: any) => [t.id, t.claim_token])).toEqual(
+      a.body.tasks.map((t: any) => [t.id, t.claim_token]),
+    );
+    expect(
+      await count("select count(*) as n from coord.tasks where task_type = $1 and status = 'claimed'", [type]),
+    ).toBe(1);
+    // Another key is another claim.
+    expect(
+      (await post("/work/claim", { ...body, idempotency_key: "claim-2" }, "retry-claimer")).body.tasks,
+    ).toHaveLength(1);
+  });
+
   it("cancel_work: cancelled once, the retry answers cancelled", async () => {
     const id = (await post("/work/tasks", { task_type: `retry-x-${Date.now()}` })).body.id;
     const [a, b] = await twice(`/work/tasks/${id}/cancel`, { reason: "no longer needed" });

@@ -39,6 +39,7 @@ async function claimOnce(ctx: OpContext, input: z.output<typeof ClaimInput>) {
       input.limit,
       input.lease_seconds,
       ctx.identity.bound,
+      input.idempotency_key ?? null,
     ],
     workRefusals,
   );

@@ -21,6 +21,8 @@ alter table "coord"."api_keys" add column "expires_at" timestamp with time zone;
 
 alter table "coord"."changesets" add column "agent_bound" boolean not null default true;
 
+alter table "coord"."tasks" add column "claim_key" text;
+
 CREATE INDEX api_keys_agent_idx ON coord.api_keys USING btree (agent_id) WHERE (revoked_at IS NULL);
 
 CREATE INDEX tasks_submitter_open_idx ON coord.tasks USING btree (submitted_by) WHERE (status = ANY (ARRAY['pending'::text, 'claimed'::text]));
@@ -227,7 +229,7 @@ end;
 $function$
 ;
 
-CREATE OR REPLACE FUNCTION coord.claim_tasks(p_agent_id text, p_session_id text, p_agent_type text, p_task_types text[], p_capabilities text[], p_limit integer, p_lease_seconds integer, p_bound boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION coord.claim_tasks(p_agent_id text, p_session_id text, p_agent_type text, p_task_types text[], p_capabilities text[], p_limit integer, p_lease_seconds integer, p_bound boolean DEFAULT true, p_idempotency_key text DEFAULT NULL::text)
  RETURNS jsonb
  LANGUAGE plpgsql
  SECURITY DEFINER
@@ -239,6 +241,15 @@ declare
   v_out jsonb := '[]'::jsonb;
   r coord.tasks;
 begin
+  -- A claim sent again with its idempotency key (a retry after an unknown outcome): the tasks it took, still held.
+  if p_idempotency_key is not null then
+    select coalesce(jsonb_agg(coord.task_json(t) order by t.priority, t.created_at), '[]'::jsonb) into v_out
+      from coord.tasks t
+     where t.claimed_by = p_agent_id and t.claim_key = p_idempotency_key and t.status = 'claimed';
+    if jsonb_array_length(v_out) > 0 then
+      return jsonb_build_object('tasks', v_out, 'replayed', true);
+    end if;
+  end if;
   perform coord.reap_tasks();
 
   -- Two static queries, one per filter shape, so each keeps a cached plan that walks its own index in claim order
@@ -275,6 +286,7 @@ begin
     update coord.tasks t
        set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
            claim_token = coord.next_fencing_token(), claimed_at = now(), attempts = t.attempts + 1,
+           claim_key = p_idempotency_key,
            lease_seconds = coalesce(p_lease_seconds, 600),
            lease_expires_at = now() + make_interval(secs => coalesce(p_lease_seconds, 600)), updated_at = now()
      where t.id = any(v_ids)
@@ -989,7 +1001,7 @@ comment on function coord.approval_queue(integer,pg_catalog.jsonb) is 'The appro
 comment on function coord.authenticate(pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.text) is 'Resolves a database API key (by SHA-256 digest) to an identity and records the agent in the same round trip. Refuses invalid_key for unknown/revoked keys, key_expired past expires_at, and key_bound_to_other_agent for an agent key used under another id. bound says whether the caller acts as the key''s own agent.';
 comment on function coord.cancel_task(pg_catalog.text,boolean,pg_catalog.uuid,pg_catalog.text) is 'Cancels a pending or claimed task (its submitter, or an admin). A claimant''s later completion is refused (cancelled); waiting dependents fail naming this task. Cancelling a cancelled task answers its state (replayed).';
 comment on function coord.check_locks(pg_catalog.text,pg_catalog.text[],integer,pg_catalog.text) is 'Live locks in a repo overlapping the given keys (the keys themselves, scopes covering them, locks inside a requested scope), or all live locks in the repo when no keys are given. Never shows expired locks. Bounded and paged by key: next_cursor (the last key shown) is set when more follow; pass it as p_after.';
-comment on function coord.claim_tasks(pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.text[],pg_catalog.text[],integer,integer,boolean) is 'Claims up to p_limit (1..100) ready tasks in one statement: most urgent first, oldest first within a priority, FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row. Each claim takes a fresh fencing token and a lease of p_lease_seconds (default 600). Expired leases and missed deadlines are reaped first. Answers {tasks:[…]}. A caller whose id is not bound to its key (p_bound false) never gets exclude_submitter tasks: it could be anyone.';
+comment on function coord.claim_tasks(pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.text[],pg_catalog.text[],integer,integer,boolean,pg_catalog.text) is 'Claims up to p_limit (1..100) ready tasks in one statement: most urgent first, oldest first within a priority, FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row. Each claim takes a fresh fencing token and a lease of p_lease_seconds (default 600). Expired leases and missed deadlines are reaped first. Answers {tasks:[…]}. A caller whose id is not bound to its key (p_bound false) never gets exclude_submitter tasks: it could be anyone. A claim with p_idempotency_key that already took tasks (still claimed by the caller) answers them again (replayed).';
 comment on function coord.complete_tasks(pg_catalog.text,pg_catalog.text,pg_catalog.jsonb) is 'Completes claimed tasks: p_items [{task_id, claim_token, success, result, error_message}]. Only the current claimant, with the current token when given, within the lease. Success completes and unblocks dependents; failure retries with exponential backoff until max_attempts, then fails the task (dead-letter) and its dependents. Each item answers (in the caller''s order, with its index) its new state or a refusal {error: {code, …}}: not_found, lease_lost, not_claimant, already_completed, cancelled. The same report again with the token of the claim that finished the task answers the state it left (replayed: true), so a completion is safe to retry.';
 comment on function coord.create_api_key(pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.text,integer,pg_catalog.text,timestamp with time zone) is 'Stores a new API key by digest, optionally expiring at p_expires_at (refused unless in the future). The plaintext key is shown once by the caller and never stored. Its agent id is reserved from then on (coord.admit_agent).';
 comment on function coord.emit(pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.text,pg_catalog.jsonb) is 'Records one event and announces it with pg_notify on channel coord_<capability>. Called inside the transaction of the change it describes, so the event exists exactly when the change does. When an admin key acts (setting coord.actor), data.acted_by names it.';

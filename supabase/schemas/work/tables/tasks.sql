@@ -38,6 +38,8 @@ create table coord.tasks (
   created_at            timestamptz not null default now(),
   updated_at            timestamptz not null default now(),
   finished_at           timestamptz,
+  -- The idempotency key of the claim that took the task (get_work's), so a retried claim finds it again.
+  claim_key             text,
   check ((status = 'claimed') = (claimed_by is not null and lease_expires_at is not null))
 );
 comment on table coord.tasks is
