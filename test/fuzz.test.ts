@@ -15,7 +15,7 @@ import { hostile, invalidInput, type JsonSchema } from "./fuzz/arbitraries.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 const ROOT = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_611);
 const ANSWER_WITHIN_MS = 30_000;
 
@@ -26,7 +26,7 @@ const LEAKS: Array<[string, RegExp]> = [
   [
     "file path",
     new RegExp(
-      `${escape(ROOT)}|node_modules|file:///|/(?:usr|opt|srv|var|tmp|root|home|work|app)/[\\w.-]+/[\\w./-]*\\.(?:ts|js|mjs|cjs)\\b`,
+      `${escapeRegExp(ROOT)}|node_modules|file:///|/(?:usr|opt|srv|var|tmp|root|home|work|app)/[\\w.-]+/[\\w./-]*\\.(?:ts|js|mjs|cjs)\\b`,
     ),
   ],
   [
