@@ -129,15 +129,15 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
     // Room for one of GitHub's largest deliveries (25 MB) beside small ones; must be at least 25 MiB. Freed buffers
     // wait for the garbage collector, so the process may briefly hold about twice this (measured in
     // test/webhook-memory.test.ts).
-    unverifiedBodyBytes: intVar(env, "COORDINATOR_UNVERIFIED_BODY_BYTES", 32 * 1024 * 1024, 25 * 1024 * 1024),
+    unverifiedBodyBytes: intVar(env, "COORDINATOR_UNVERIFIED_BYTES", 32 * 1024 * 1024, 25 * 1024 * 1024),
     allowedHosts: extraHosts.length ? [...LOOPBACK_HOSTS, ...extraHosts] : defaults.allowedHosts,
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),
     quotas: {
       heldLocks: intVar(env, "COORDINATOR_MAX_HELD_LOCKS", 200, 0),
       pendingTasks: intVar(env, "COORDINATOR_MAX_PENDING_TASKS", 1000, 0),
-      memoryWritesPerMinute: intVar(env, "COORDINATOR_MEMORY_WRITES_PER_MINUTE", 60, 0),
-      requestsPerMinute: intVar(env, "COORDINATOR_REQUESTS_PER_MINUTE", 1200, 0),
+      memoryWritesPerMinute: intVar(env, "COORDINATOR_MEMORY_RATE", 60, 0),
+      requestsPerMinute: intVar(env, "COORDINATOR_REQUEST_RATE", 1200, 0),
     },
     verification: loadVerificationConfig(env),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
@@ -148,7 +148,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
       poolSize: intVar(env, "DATABASE_POOL_SIZE", defaults.poolSize, 1, 1000),
       prepare: supabaseUrl === null && prepare,
       dataDir: env.COORDINATOR_DATA_DIR?.trim() || ".coordinator",
-      connectTimeoutSeconds: intVar(env, "DATABASE_CONNECT_TIMEOUT_SECONDS", 5, 1, 600),
+      connectTimeoutSeconds: intVar(env, "DATABASE_CONNECT_TIMEOUT", 5, 1, 600),
       statementTimeoutMs: intVar(env, "DATABASE_STATEMENT_TIMEOUT_MS", 30_000, 0),
     },
     maintenanceMinutes: intVar(env, "COORDINATOR_MAINTENANCE_MINUTES", 60, 0),

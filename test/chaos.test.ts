@@ -49,8 +49,8 @@ describe.runIf(!!DATABASE_URL)("chaos: restarts and terminated backends under lo
       COORDINATION_API_KEYS: KEY,
       COORDINATION_ADMIN_KEYS: undefined,
       DATABASE_POOL_SIZE: "10",
-      DATABASE_CONNECT_TIMEOUT_SECONDS: "2",
-      COORDINATOR_REQUESTS_PER_MINUTE: "0",
+      DATABASE_CONNECT_TIMEOUT: "2",
+      COORDINATOR_REQUEST_RATE: "0",
       LOG_LEVEL: "error",
     });
   }, 300_000);

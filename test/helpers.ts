@@ -38,8 +38,8 @@ export function testConfig(overrides: Partial<AppConfig> = {}, env: Env = {}): A
         LOG_LEVEL: "silent",
         // Suites drive many requests per agent: the in-memory rates are off unless a test turns them on
         // (functions-src/ops/quotas.test.ts). The SQL caps (held locks, open tasks) keep their defaults.
-        COORDINATOR_REQUESTS_PER_MINUTE: "0",
-        COORDINATOR_MEMORY_WRITES_PER_MINUTE: "0",
+        COORDINATOR_REQUEST_RATE: "0",
+        COORDINATOR_MEMORY_RATE: "0",
         ...env,
       },
       EDGE_DEFAULTS,

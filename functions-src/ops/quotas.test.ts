@@ -72,7 +72,7 @@ forEachDatabase("quotas", (get) => {
   });
 
   it("memory writes per minute: 429 naming the limit, for this agent only; admins exempt", async () => {
-    const a = app({ COORDINATOR_MEMORY_WRITES_PER_MINUTE: "2" });
+    const a = app({ COORDINATOR_MEMORY_RATE: "2" });
     const h = agentHeaders("chatty");
     expect((await post(a, "/memory", h, { summary: "one" })).status).toBe(201);
     expect((await post(a, "/memory", h, { summary: "two" })).status).toBe(201);
@@ -85,7 +85,7 @@ forEachDatabase("quotas", (get) => {
   });
 
   it("requests per minute: 429 with Retry-After naming the limit; admins exempt", async () => {
-    const a = app({ COORDINATOR_REQUESTS_PER_MINUTE: "5" });
+    const a = app({ COORDINATOR_REQUEST_RATE: "5" });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await a.request("/me", { headers: agentHeaders("busy") })).status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);

@@ -250,8 +250,8 @@ export async function startServer(
       DATABASE_URL: kind === "postgres" ? databaseUrl! : "",
       DATABASE_POOL_SIZE: "32",
       // A benchmark is one agent flooding on purpose: the per-agent caps would measure themselves.
-      COORDINATOR_REQUESTS_PER_MINUTE: "0",
-      COORDINATOR_MEMORY_WRITES_PER_MINUTE: "0",
+      COORDINATOR_REQUEST_RATE: "0",
+      COORDINATOR_MEMORY_RATE: "0",
       COORDINATOR_MAX_HELD_LOCKS: "0",
       COORDINATOR_MAX_PENDING_TASKS: "0",
       ...(dataDir ? { COORDINATOR_DATA_DIR: dataDir } : {}),
