@@ -31,32 +31,40 @@ describe("npm start (local mode, PGlite)", () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it("serves /health, prints the URL, data location and a dev key, and is never open without it", async () => {
-    const server = await start(dataDir, port);
-    const { output } = server;
-    const key = (await readFile(join(dataDir, "dev-key"), "utf8")).trim();
-    expect((await stat(join(dataDir, "dev-key"))).mode & 0o077).toBe(0);
-    expect(output()).toContain(`http://127.0.0.1:${port}`);
-    expect(output()).toContain(dataDir);
-    expect(output()).toContain(key);
+  it(
+    "serves /health, prints the URL, data location and a dev key, and is never open without it",
+    async () => {
+      const server = await start(dataDir, port);
+      const { output } = server;
+      const key = (await readFile(join(dataDir, "dev-key"), "utf8")).trim();
+      expect((await stat(join(dataDir, "dev-key"))).mode & 0o077).toBe(0);
+      expect(output()).toContain(`http://127.0.0.1:${port}`);
+      expect(output()).toContain(dataDir);
+      expect(output()).toContain(key);
 
-    expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(401);
-    const me = await fetch(`http://127.0.0.1:${port}/me`, {
-      headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" },
-    });
-    expect(await me.json()).toMatchObject({ agent_id: "laptop-agent", scope: "admin" });
-    expect(await server.stop("SIGTERM")).toBe(0);
-  }, TEST_TIMEOUT_MS);
-
-  it("restarts on the same data directory with the same key and the data it had (closed cleanly on SIGINT)", async () => {
-    const key = (await readFile(join(dataDir, "dev-key"), "utf8")).trim();
-    const server = await start(dataDir, port);
-    const status = await (
-      await fetch(`http://127.0.0.1:${port}/status`, {
+      expect((await fetch(`http://127.0.0.1:${port}/status`)).status).toBe(401);
+      const me = await fetch(`http://127.0.0.1:${port}/me`, {
         headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" },
-      })
-    ).json();
-    expect(status.agents).toBeGreaterThanOrEqual(1);
-    expect(await server.stop("SIGINT")).toBe(0);
-  }, TEST_TIMEOUT_MS);
+      });
+      expect(await me.json()).toMatchObject({ agent_id: "laptop-agent", scope: "admin" });
+      expect(await server.stop("SIGTERM")).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "restarts on the same data directory with the same key and the data it had (closed cleanly on SIGINT)",
+    async () => {
+      const key = (await readFile(join(dataDir, "dev-key"), "utf8")).trim();
+      const server = await start(dataDir, port);
+      const status = await (
+        await fetch(`http://127.0.0.1:${port}/status`, {
+          headers: { Authorization: `Bearer ${key}`, "X-Agent-Id": "laptop-agent" },
+        })
+      ).json();
+      expect(status.agents).toBeGreaterThanOrEqual(1);
+      expect(await server.stop("SIGINT")).toBe(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
