@@ -126,9 +126,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
   return {
     apiKeys: [...parseApiKeys(env.COORDINATION_API_KEYS), ...parseApiKeys(env.COORDINATION_ADMIN_KEYS, "admin")],
     maxBodyBytes: intVar(env, "COORDINATOR_MAX_BODY_BYTES", 1024 * 1024),
-    // Room for one of GitHub's largest deliveries (25 MB) beside small ones; must be at least 25 MiB. Freed buffers
-    // wait for the garbage collector, so the process may briefly hold about twice this (measured in
-    // test/webhook-memory.test.ts).
+    // Room for one of GitHub's largest deliveries (25 MB) beside small ones; must be at least 25 MiB.
     unverifiedBodyBytes: intVar(env, "COORDINATOR_UNVERIFIED_BYTES", 32 * 1024 * 1024, 25 * 1024 * 1024),
     allowedHosts: extraHosts.length ? [...LOOPBACK_HOSTS, ...extraHosts] : defaults.allowedHosts,
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),

@@ -30,6 +30,21 @@ describe("the byte budget of unverified bodies", () => {
     expect(budget.reserved).toBe(0);
   });
 
+  it("reuses the buffer of a released body for the next one of a similar size", async () => {
+    const budget = createBodyBudget(100);
+    const a = await budget.read(req(60), 1000);
+    const first = a.bytes.buffer;
+    a.release();
+    const b = await budget.read(req(50), 1000);
+    expect(b.bytes.buffer).toBe(first);
+    expect(b.bytes.byteLength).toBe(50);
+    b.release();
+    // Far smaller: a buffer of its own, not a large spare one.
+    const c = await budget.read(req(10), 1000);
+    expect(c.bytes.buffer).not.toBe(first);
+    c.release();
+  });
+
   it("makes a body wait for room, first come first served", async () => {
     const budget = createBodyBudget(100, { waitMs: 5_000 });
     const first = await budget.read(req(80), 1000);

@@ -6,12 +6,19 @@
  * So the bytes of unverified bodies in flight share one budget per process. A body reserves its size (its
  * Content-Length, or the route's cap when it has none) before a byte is read, waits its turn when the budget is taken,
  * and is refused with 503 `busy` and Retry-After when its turn does not come in time. It must then arrive within a
- * deadline (a slow sender cannot sit on the budget). It is read into one buffer of its exact size, and the caller
- * releases the reservation as soon as the signature is checked: a verified body is the sender's, not the budget's.
+ * deadline (a slow sender cannot sit on the budget). It is read into one buffer of its size, and the caller releases
+ * the reservation as soon as it is done with the bytes (the signature checked, the text decoded).
+ *
+ * Released buffers are kept for the next bodies (up to the capacity in all) instead of being left to the garbage
+ * collector: under a flood of large bodies the collector lags, and the process would hold several budgets' worth of
+ * dead buffers.
  */
 import { ApiError } from "./errors.ts";
 
-/** A body read under the budget; `release()` returns its reservation (call it once the signature is checked). */
+/**
+ * A body read under the budget. `release()` returns its reservation and its buffer: call it once done with `bytes`
+ * (after checking the signature and decoding what is kept), and never read `bytes` after it.
+ */
 export interface UnverifiedBody {
   bytes: Uint8Array;
   release(): void;
@@ -40,6 +47,30 @@ export function createBodyBudget(capacity: number, options: BodyBudgetOptions = 
   const readMs = options.readMs ?? 30_000;
   let reserved = 0;
   const waiters: Array<{ need: number; grant: () => void }> = [];
+  // Buffers of released bodies, ready for the next ones; their sizes add up to at most the capacity.
+  const spare: Uint8Array[] = [];
+  let spareBytes = 0;
+
+  /** A buffer of at least `size` bytes: the smallest spare one that fits (and is not more than twice it), or new. */
+  function take(size: number): Uint8Array {
+    let best = -1;
+    for (let i = 0; i < spare.length; i++) {
+      const len = spare[i]!.byteLength;
+      if (len >= size && len <= size * 2 && (best < 0 || len < spare[best]!.byteLength)) best = i;
+    }
+    if (best < 0) return new Uint8Array(size);
+    const [buffer] = spare.splice(best, 1);
+    spareBytes -= buffer!.byteLength;
+    return buffer!;
+  }
+
+  function giveBack(buffer: Uint8Array): void {
+    while (spare.length && spareBytes + buffer.byteLength > capacity) spareBytes -= spare.shift()!.byteLength;
+    if (buffer.byteLength <= capacity) {
+      spare.push(buffer);
+      spareBytes += buffer.byteLength;
+    }
+  }
 
   const wake = () => {
     // First come, first served: a large body at the head is not overtaken by smaller ones forever.
@@ -96,9 +127,17 @@ export function createBodyBudget(capacity: number, options: BodyBudgetOptions = 
     if (length !== null && length > maxBytes) throw tooLarge(maxBytes);
     const need = length ?? maxBytes;
     if (need > capacity) throw tooLarge(capacity);
-    const release = await reserve(need);
+    const unreserve = await reserve(need);
+    const buffer = take(need);
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      giveBack(buffer);
+      unreserve();
+    };
     try {
-      const bytes = await readInto(req, need, length !== null);
+      const bytes = await readInto(req, buffer, need);
       return { bytes, release };
     } catch (err) {
       release();
@@ -106,8 +145,8 @@ export function createBodyBudget(capacity: number, options: BodyBudgetOptions = 
     }
   }
 
-  async function readInto(req: Request, max: number, exact: boolean): Promise<Uint8Array> {
-    const buffer = new Uint8Array(max);
+  /** Reads the body into `buffer`, at most `max` bytes of it; answers the part that was filled. */
+  async function readInto(req: Request, buffer: Uint8Array, max: number): Promise<Uint8Array> {
     let filled = 0;
     if (!req.body) return buffer.subarray(0, 0);
     const reader = req.body.getReader();
@@ -134,8 +173,7 @@ export function createBodyBudget(capacity: number, options: BodyBudgetOptions = 
     if (timedOut) {
       throw new ApiError(408, "body_timeout", `The request body did not arrive within ${readMs / 1000} s.`);
     }
-    // A chunked body is copied to its exact size, so the spare reservation is not held by a live buffer.
-    return exact || filled === max ? buffer.subarray(0, filled) : buffer.slice(0, filled);
+    return buffer.subarray(0, filled);
   }
 
   return {

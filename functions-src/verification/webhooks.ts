@@ -194,12 +194,13 @@ export function webhookRoutes(svc: VerificationService, defer: Defer, budget: Bo
         if (!hasGitHubSignature(signature)) throw invalidSignature();
         const body = await budget.read(c.req.raw, GITHUB_MAX_BODY_BYTES);
         try {
-          if (!(await verifyGitHubSignature(svc.config.webhookSecrets, body.bytes, signature)))
+          if (!(await verifyGitHubSignature(svc.config.webhookSecrets, body.bytes, signature))) {
             throw invalidSignature();
+          }
+          return new TextDecoder().decode(body.bytes);
         } finally {
           body.release();
         }
-        return new TextDecoder().decode(body.bytes);
       });
       const event = c.req.header("x-github-event");
       const delivery = c.req.header("x-github-delivery");
@@ -265,7 +266,8 @@ export function webhookRoutes(svc: VerificationService, defer: Defer, budget: Bo
       const check = await refuseClosing(c, async () => {
         const body = await budget.read(c.req.raw, callbackMaxBytes);
         const raw = new TextDecoder().decode(body.bytes);
-        const check = await verifyCallback(secret, resultId, raw, headers).finally(body.release);
+        body.release();
+        const check = await verifyCallback(secret, resultId, raw, headers);
         if (!check.ok) {
           throw new ApiError(
             401,
