@@ -14,7 +14,9 @@ export default defineConfig({
     // Two cores: two test files at a time. Each file gets its own database, so files never interfere.
     pool: "forks",
     maxWorkers: 2,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Generous: CI runs while the machine is busy (two cores, other processes). A test that hangs still fails;
+    // no test measures time against these.
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
   },
 });

@@ -4,6 +4,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
+import { RateLimiter } from "./ops/quotas.ts";
 import { authenticate } from "./identity/auth.ts";
 import { IDENTITY_HEADERS } from "./identity/agent-id.ts";
 import { identityCapability } from "./identity/capability.ts";
@@ -98,6 +99,11 @@ function appDeps(host: HostDeps, capabilities: readonly Capability[]): AppDeps {
   const deps: AppDeps = {
     ...host,
     fetch: host.fetch ?? ((input, init) => fetch(input, init)),
+    constraints: Object.assign({}, ...capabilities.map((c) => c.constraints ?? {})),
+    rates: {
+      requests: new RateLimiter(host.config.quotas.requestsPerMinute),
+      memoryWrites: new RateLimiter(host.config.quotas.memoryWritesPerMinute),
+    },
     state<S>(capability: Capability<S>): S {
       if (!states.has(capability as Capability<unknown>)) {
         throw new Error(`capability ${capability.name} is not mounted in this app`);
@@ -140,6 +146,6 @@ export function createApp(host: HostDeps, capabilities: readonly Capability[] = 
   app.route(FUNCTION_PREFIX, api);
   app.route("/", api);
   app.notFound(notFound);
-  app.onError(onError(deps.log));
+  app.onError(onError(deps.log, deps.constraints));
   return Object.assign(app, { deps, capabilities });
 }

@@ -19,6 +19,22 @@ export interface EnvKey {
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
+
+/**
+ * Per-agent caps (0 turns one off); admin keys are exempt from all of them. Held locks and open tasks are counted by
+ * SQL, in the call that would exceed them, across every process; the two rates are counted in memory by each process
+ * (on the edge: by each isolate, so the effective rate there is a multiple of the setting).
+ */
+export interface Quotas {
+  /** Live locks one agent may hold. */
+  heldLocks: number;
+  /** Pending or claimed tasks one agent may have submitted. */
+  pendingTasks: number;
+  /** Memory writes (remember, report_skill_outcome) per agent per minute. */
+  memoryWritesPerMinute: number;
+  /** Authenticated requests per agent per minute. */
+  requestsPerMinute: number;
+}
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What the app itself is built with (the part of the configuration every host shares). */
@@ -26,6 +42,8 @@ export interface AppConfig {
   apiKeys: EnvKey[];
   /** Request bodies above this are refused with 413 before they are read. */
   maxBodyBytes: number;
+  /** Bytes that unverified webhook bodies in flight may hold together (the rest wait, then get 503). */
+  unverifiedBodyBytes: number;
   /**
    * Host names accepted in `Host` and `Origin` (DNS-rebinding protection for a server on loopback).
    * `null` turns the check off: the edge host sits behind Supabase's gateway, which fixes the host.
@@ -39,6 +57,8 @@ export interface AppConfig {
    * free at once (they never outlive it). The bridge beats every 30 s; keep this well above the interval.
    */
   sessionTimeoutSeconds: number;
+  /** Per-agent caps, answered with 429 and Retry-After. */
+  quotas: Quotas;
   /** The verification gateway's settings (GitHub, sandboxes, callbacks). */
   verification: VerificationConfig;
 }
@@ -54,6 +74,10 @@ export interface DatabaseConfig {
   prepare: boolean;
   /** PGlite's data directory (Node host). */
   dataDir: string;
+  /** Seconds to wait for a connection (and for a query to reach the server) before 503. */
+  connectTimeoutSeconds: number;
+  /** Milliseconds a statement may run (Postgres `statement_timeout`); 0 turns the limit off. */
+  statementTimeoutMs: number;
 }
 
 /** Everything a host reads from its environment: the app's configuration plus how to serve it. */
@@ -107,10 +131,18 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
   return {
     apiKeys: [...parseApiKeys(env.COORDINATION_API_KEYS), ...parseApiKeys(env.COORDINATION_ADMIN_KEYS, "admin")],
     maxBodyBytes: intVar(env, "COORDINATOR_MAX_BODY_BYTES", 1024 * 1024),
+    // Room for one of GitHub's largest deliveries (25 MB) beside small ones; must be at least 25 MiB.
+    unverifiedBodyBytes: intVar(env, "COORDINATOR_UNVERIFIED_BYTES", 32 * 1024 * 1024, 25 * 1024 * 1024),
     allowedHosts: extraHosts.length ? [...LOOPBACK_HOSTS, ...extraHosts] : defaults.allowedHosts,
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),
     sessionTimeoutSeconds: intVar(env, "COORDINATOR_SESSION_TIMEOUT_SECONDS", 90, 2, 86_400),
+    quotas: {
+      heldLocks: intVar(env, "COORDINATOR_MAX_HELD_LOCKS", 200, 0),
+      pendingTasks: intVar(env, "COORDINATOR_MAX_PENDING_TASKS", 1000, 0),
+      memoryWritesPerMinute: intVar(env, "COORDINATOR_MEMORY_RATE", 60, 0),
+      requestsPerMinute: intVar(env, "COORDINATOR_REQUEST_RATE", 1200, 0),
+    },
     verification: loadVerificationConfig(env),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
     hostname: env.HOST?.trim() || "127.0.0.1",
@@ -120,6 +152,8 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
       poolSize: intVar(env, "DATABASE_POOL_SIZE", defaults.poolSize, 1, 1000),
       prepare: supabaseUrl === null && prepare,
       dataDir: env.COORDINATOR_DATA_DIR?.trim() || ".coordinator",
+      connectTimeoutSeconds: intVar(env, "DATABASE_CONNECT_TIMEOUT", 5, 1, 600),
+      statementTimeoutMs: intVar(env, "DATABASE_STATEMENT_TIMEOUT_MS", 30_000, 0),
     },
     maintenanceMinutes: intVar(env, "COORDINATOR_MAINTENANCE_MINUTES", 60, 0),
   };

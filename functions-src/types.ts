@@ -1,6 +1,8 @@
 import type { AppConfig } from "./config.ts";
+import type { Constraints } from "./db/errors.ts";
 import type { Db } from "./db/port.ts";
 import type { Logger } from "./http/log.ts";
+import type { RateLimiter } from "./ops/quotas.ts";
 import type { Capability } from "./ops/capability.ts";
 
 /** Who is calling: resolved from the API key and the identity headers by the auth middleware. */
@@ -12,6 +14,13 @@ export interface Identity {
   scope: "agent" | "admin";
   /** 0–4, from a database key; keys from the environment carry the default, 2. */
   trustLevel: number;
+  /**
+   * Whether agentId is the key's own (an agent key's binding, or a database admin key's own agent): only then do
+   * trust scores and exclude_submitter count the caller as that agent. An unbound key may be anyone's.
+   */
+  bound: boolean;
+  /** Names the key in events without revealing it: `env:<digest prefix>` or a database key's prefix. */
+  key: string;
 }
 
 /** What a host builds the app from. Hosts construct these; tests pass their own. */
@@ -23,9 +32,19 @@ export interface HostDeps {
   fetch?: typeof fetch;
 }
 
+/** The in-memory rate limiters of one app: every authenticated request, and memory writes. */
+export interface RateLimits {
+  requests: RateLimiter;
+  memoryWrites: RateLimiter;
+}
+
 /** What every operation, route and upkeep job of the app runs with. */
 export interface AppDeps extends HostDeps {
   fetch: typeof fetch;
+  /** Every mounted capability's known database constraints: a violation answers 400 naming the field. */
+  constraints: Constraints;
+  /** Per-agent rates counted in this process (config.quotas); admin keys are exempt. */
+  rates: RateLimits;
   /** The per-app state a capability's `setup` built (its clients, caches, listeners). */
   state<S>(capability: Capability<S>): S;
 }

@@ -7,19 +7,26 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
 import { openDatabase } from "./host/open-db.ts";
-import { testApp } from "../test/helpers.ts";
+import { agentHeaders, testApp } from "../test/helpers.ts";
 
 const run = promisify(execFile);
-// Each test starts processes that open PGlite (seconds each, many more on a loaded machine): a generous ceiling.
-const SPAWNING = 180_000;
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+// Each call starts a process that opens PGlite and checks the migrations: seconds on a quiet machine, many more on a
+// loaded one. Nothing here measures time; the ceilings only stop a hung process.
+const CALL_TIMEOUT_MS = 240_000;
+const TEST_TIMEOUT_MS = 900_000;
 
 /** The keys script end to end: create a database key, use it, revoke it. */
 describe("npm run keys (database keys)", () => {
   let dataDir: string;
   const env = () => ({ ...process.env, DATABASE_URL: "", COORDINATOR_DATA_DIR: dataDir });
   const keys = (...args: string[]) =>
-    run(process.execPath, ["--import", "tsx", "scripts/keys.ts", ...args], { cwd: ROOT, env: env() });
+    run(process.execPath, ["--import", "tsx", "scripts/keys.ts", ...args], {
+      cwd: ROOT,
+      env: env(),
+      timeout: CALL_TIMEOUT_MS,
+    });
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "coord-keys-"));
@@ -64,7 +71,7 @@ describe("npm run keys (database keys)", () => {
         await reopened.db.close();
       }
     },
-    SPAWNING,
+    TEST_TIMEOUT_MS,
   );
 
   it(
@@ -82,7 +89,43 @@ describe("npm run keys (database keys)", () => {
       // Closed cleanly: the lock is gone and the next process gets in.
       await expect(keys("list")).resolves.toBeTruthy();
     },
-    SPAWNING,
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "creates a key with an expiry; past it the key is refused (401 key_expired) and its id no longer reserved",
+    async () => {
+      const { stdout, stderr } = await keys("create", "--agent", "expiring-agent", "--expires", "30d");
+      const key = stdout.trim();
+      const expiresAt = /expires (\S+)\./.exec(stderr)?.[1];
+      expect(Date.parse(expiresAt!) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+      const opened = await openDatabase(loadConfig(env(), NODE_DEFAULTS).database);
+      try {
+        const { app } = testApp(opened.db);
+        const me = await app.request("/me", { headers: { Authorization: `Bearer ${key}` } });
+        expect(await me.json()).toMatchObject({ agent_id: "expiring-agent" });
+        // The shared test key may not act as an id a database key reserves…
+        const borrowed = await app.request("/me", { headers: agentHeaders("expiring-agent") });
+        expect(borrowed.status).toBe(403);
+        expect(((await borrowed.json()) as any).error.code).toBe("agent_id_reserved");
+
+        await opened.db.query(
+          "update coord.api_keys set expires_at = now() - interval '1 second' where agent_id = $1",
+          ["expiring-agent"],
+        );
+        const expired = await app.request("/me", { headers: { Authorization: `Bearer ${key}` } });
+        expect(expired.status).toBe(401);
+        expect(((await expired.json()) as any).error).toMatchObject({ code: "key_expired" });
+        // …but once the key has expired the id is free again (a fresh app: no cached admission).
+        const fresh = testApp(opened.db).app;
+        expect((await fresh.request("/me", { headers: agentHeaders("expiring-agent") })).status).toBe(200);
+      } finally {
+        await opened.db.close();
+      }
+      const listed = JSON.parse((await keys("list")).stdout) as Array<{ agent_id: string; expired: boolean }>;
+      expect(listed.find((k) => k.agent_id === "expiring-agent")).toMatchObject({ expired: true });
+    },
+    TEST_TIMEOUT_MS,
   );
 
   it(
@@ -96,7 +139,7 @@ describe("npm run keys (database keys)", () => {
       });
       await expect(keys("revoke", "nope")).rejects.toMatchObject({ stderr: expect.stringMatching(/no active key/) });
     },
-    SPAWNING,
+    TEST_TIMEOUT_MS,
   );
 });
 
@@ -152,7 +195,7 @@ describe("npm run keys against a running npm start (PGlite)", () => {
       if (Date.now() > until) throw new Error(`npm start not ready within 150 s: ${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-  }, SPAWNING);
+  }, TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     if (server && server.exitCode === null && server.signalCode === null) {
@@ -169,7 +212,7 @@ describe("npm run keys against a running npm start (PGlite)", () => {
       const announced = JSON.parse(await readFile(join(dataDir, "server.json"), "utf8"));
       expect(announced).toEqual({ url: base, pid: server.pid });
     },
-    SPAWNING,
+    TEST_TIMEOUT_MS,
   );
 
   it(
@@ -195,7 +238,7 @@ describe("npm run keys against a running npm start (PGlite)", () => {
         stderr: expect.stringMatching(/no active key has id or prefix/),
       });
     },
-    SPAWNING,
+    TEST_TIMEOUT_MS,
   );
 
   it(
@@ -232,6 +275,6 @@ describe("npm run keys against a running npm start (PGlite)", () => {
       expect(await me.json()).toMatchObject({ scope: "admin" });
       await expect(keys("create", "--agent", "third-agent")).resolves.toBeTruthy();
     },
-    SPAWNING,
+    TEST_TIMEOUT_MS,
   );
 });

@@ -1,7 +1,8 @@
 /**
  * `npm run keys -- <command>`: manage API keys stored (hashed) in the database.
  *
- *   create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT]   prints the new key once
+ *   create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT] [--expires 30d|DATE]
+ *                                                                          prints the new key once
  *   revoke ID_OR_PREFIX                                                    revokes by key id or by its prefix
  *   list                                                                   id, prefix, agent, scope, trust, state
  *
@@ -20,13 +21,15 @@ import { runningServer } from "./host/running-server.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "../functions-src/identity/keys.ts";
 
 const USAGE =
-  "usage: npm run keys -- create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT] | revoke ID_OR_PREFIX | list";
+  "usage: npm run keys -- create --agent ID [--scope agent|admin] [--trust 0-4] [--label TEXT] [--expires 30d] | " +
+  "revoke ID_OR_PREFIX | list";
 
 interface Spec {
   agent_id: string;
   scope: "agent" | "admin";
   trust_level: number;
   label?: string;
+  expires_at?: string;
 }
 type Created = { id: string; key: string; key_prefix: string };
 
@@ -123,6 +126,18 @@ async function keyStore(config: Config): Promise<KeyStore> {
   return databaseStore(config);
 }
 
+const UNIT_SECONDS: Record<string, number> = { m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** `--expires`: a duration from now (90m, 12h, 30d, 2w) or a future date. */
+function parseExpiry(raw: string, now = Date.now()): Date {
+  const d = /^(\d{1,6})([mhdw])$/.exec(raw.trim());
+  const at = d ? new Date(now + Number(d[1]) * UNIT_SECONDS[d[2]!]! * 1000) : new Date(raw);
+  if (Number.isNaN(at.getTime()) || at.getTime() <= now) {
+    throw new Error("--expires must be a duration like 90m, 12h, 30d or 2w, or a future ISO date");
+  }
+  return at;
+}
+
 async function main() {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -131,6 +146,7 @@ async function main() {
       scope: { type: "string", default: "agent" },
       trust: { type: "string", default: "2" },
       label: { type: "string" },
+      expires: { type: "string" },
     },
   });
   const [command, arg] = positionals;
@@ -148,6 +164,7 @@ async function main() {
       scope: values.scope,
       trust_level: trust,
       ...(values.label ? { label: values.label } : {}),
+      ...(values.expires ? { expires_at: parseExpiry(values.expires).toISOString() } : {}),
     };
   }
   if (command === "revoke" && !arg) throw new Error("revoke needs the key id or its prefix (see `list`)");
@@ -159,7 +176,8 @@ async function main() {
       process.stdout.write(`${created.key}\n`);
       process.stderr.write(
         `created key ${created.id} (prefix ${created.key_prefix}) for ${spec.agent_id}, scope ${spec.scope}, ` +
-          `trust ${spec.trust_level}, in ${store.where}. It is shown only now: store it in the agent's ` +
+          `trust ${spec.trust_level}${spec.expires_at ? `, expires ${spec.expires_at}` : ""}, in ${store.where}. ` +
+          "It is shown only now: store it in the agent's " +
           "COORDINATION_API_KEY.\n",
       );
     } else if (command === "revoke") {

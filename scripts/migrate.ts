@@ -6,7 +6,11 @@ import { migrate } from "./host/migrate.ts";
 import { loadConfig, NODE_DEFAULTS } from "../functions-src/config.ts";
 import { openDatabase } from "./host/open-db.ts";
 
-const { db, location } = await openDatabase(loadConfig(process.env, NODE_DEFAULTS).database);
+// A migration may run long statements on a large database: no statement timeout here.
+const { db, location } = await openDatabase({
+  ...loadConfig(process.env, NODE_DEFAULTS).database,
+  statementTimeoutMs: 0,
+});
 try {
   const r = await migrate(db);
   process.stderr.write(

@@ -37,6 +37,10 @@ export function testConfig(overrides: Partial<AppConfig> = {}, env: Env = {}): A
         COORDINATION_API_KEYS: `${AGENT_KEY},${BOUND_KEY}:${BOUND_AGENT}`,
         COORDINATION_ADMIN_KEYS: ADMIN_KEY,
         LOG_LEVEL: "silent",
+        // Suites drive many requests per agent: the in-memory rates are off unless a test turns them on
+        // (functions-src/ops/quotas.test.ts). The SQL caps (held locks, open tasks) keep their defaults.
+        COORDINATOR_REQUEST_RATE: "0",
+        COORDINATOR_MEMORY_RATE: "0",
         ...env,
       },
       EDGE_DEFAULTS,

@@ -17,6 +17,9 @@ export interface PrivateCluster {
   url: string;
   /** Kills the server the way a crash would: no shutdown checkpoint. */
   crash(): void;
+  /** Stops the server cleanly: `fast` disconnects clients and checkpoints. */
+  stop(mode?: "fast" | "immediate"): void;
+  /** Starts the server; returns once it accepts connections (`pg_ctl -w`). */
   start(): void;
   destroy(): void;
 }
@@ -46,6 +49,7 @@ export function createPrivateCluster(): PrivateCluster {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     crash: () => run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]),
+    stop: (mode = "fast") => run("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]),
     start,
     destroy() {
       try {

@@ -1,4 +1,4 @@
-import type { Db } from "./port.ts";
+import { type Db, rootOf } from "./port.ts";
 
 /** The part of a coord.emit notification a waiter looks at. */
 export interface Notice {
@@ -26,7 +26,9 @@ interface Hub {
 
 const hubs = new WeakMap<Db, Map<string, Hub>>();
 
-function hub(db: Db, channel: string): Hub {
+function hub(handle: Db, channel: string): Hub {
+  // One hub per database, whatever handle the caller holds (an admin's acting handle is the same database).
+  const db = rootOf(handle);
   let byChannel = hubs.get(db);
   if (!byChannel) {
     byChannel = new Map();
@@ -49,7 +51,10 @@ function hub(db: Db, channel: string): Hub {
       })
       .then(
         () => undefined,
-        () => undefined,
+        () => {
+          // Not listening (the database was down): the next wait tries again, this one degrades to polling.
+          if (byChannel!.get(channel) === h) byChannel!.delete(channel);
+        },
       );
     h = { subscribers, listening };
     byChannel.set(channel, h);

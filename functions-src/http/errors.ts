@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Constraints, isUnavailable, RETRY_AFTER_SECONDS, violatedConstraint } from "../db/errors.ts";
 import type { Logger } from "./log.ts";
 
 /**
@@ -48,20 +49,69 @@ function challenge(code: string): string {
   return code === "invalid_key" ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
 }
 
-/** One error handler for the whole app: refusals pass through, everything else is a logged 500 with no internals. */
-export function onError(log: Logger): ErrorHandler {
-  return (err, c) => {
-    const apiError = err instanceof ApiError ? err : err instanceof HTTPException ? fromHttpException(err) : null;
-    if (apiError) {
-      const headers = apiError.status === 401 ? { "WWW-Authenticate": challenge(apiError.code) } : undefined;
-      return c.json(errorBody(c, apiError.code, apiError.message, apiError.details), apiError.status, headers);
-    }
-    log.error("unhandled error", {
-      request_id: c.get("requestId"),
-      path: c.req.path,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+/** The 503 every transport answers while the database cannot: retry, and retrying is safe. */
+export function unavailableError(): ApiError {
+  return new ApiError(
+    503,
+    "unavailable",
+    `The database is unavailable (restarting, unreachable or overloaded); retry in ${RETRY_AFTER_SECONDS} s. ` +
+      "If this call changes something it may or may not have taken effect: send it again unchanged, which is safe " +
+      "(docs/OPERATIONS.md).",
+    { retry_after_seconds: RETRY_AFTER_SECONDS },
+  );
+}
+
+/**
+ * The refusal an error means for the caller, or null for a bug: ApiErrors as they are, Hono's own HTTP errors, a
+ * database that cannot answer now (503), and a known constraint (400 naming the field).
+ */
+export function asApiError(err: unknown, constraints: Constraints = {}): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) return fromHttpException(err);
+  if (isUnavailable(err)) return unavailableError();
+  const constraint = violatedConstraint(err);
+  const meaning = constraint && Object.hasOwn(constraints, constraint) ? constraints[constraint] : undefined;
+  if (meaning) {
+    return new ApiError(400, "invalid_input", `Invalid input — ${meaning.field}: ${meaning.message}`, {
+      fields: [{ field: meaning.field, message: meaning.message }],
     });
-    return c.json(errorBody(c, "internal", "Internal error; the request id identifies it in the server logs."), 500);
+  }
+  return null;
+}
+
+/** The message of a 500: the request id to report, nothing internal. */
+export function internalMessage(requestId: string | undefined): string {
+  return `Internal error (request id ${requestId ?? "unknown"}); report it with this id, which identifies it in the server logs.`;
+}
+
+/** What the logs say about an unexpected error: its class, message and database code, never request data. */
+export function describeError(err: unknown): Record<string, unknown> {
+  const code = (err as { code?: unknown } | null)?.code;
+  return {
+    error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    ...(typeof code === "string" ? { code } : {}),
+  };
+}
+
+/**
+ * One error handler for the whole app: refusals pass through (with Retry-After when they carry one), everything
+ * else is a logged 500 with the request id and no internals.
+ */
+export function onError(log: Logger, constraints: Constraints = {}): ErrorHandler {
+  return (err, c) => {
+    const apiError = asApiError(err, constraints);
+    if (apiError) {
+      const retry = apiError.details.retry_after_seconds;
+      if (typeof retry === "number") c.header("Retry-After", String(retry));
+      if (apiError.status === 401) c.header("WWW-Authenticate", challenge(apiError.code));
+      if (apiError.code === "unavailable") {
+        log.warn("database unavailable", { request_id: c.get("requestId"), path: c.req.path, ...describeError(err) });
+      }
+      return c.json(errorBody(c, apiError.code, apiError.message, apiError.details), apiError.status);
+    }
+    const requestId = c.get("requestId") as string | undefined;
+    log.error("unhandled error", { request_id: requestId, path: c.req.path, ...describeError(err) });
+    return c.json(errorBody(c, "internal", internalMessage(requestId)), 500);
   };
 }
 

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { EnvKey } from "../config.ts";
-import { callOp } from "../ops/call.ts";
+import { quotaError } from "../ops/quotas.ts";
+import { callOp, callOutcome } from "../ops/call.ts";
 import { keyRefusals } from "./refusals.ts";
 import { ApiError } from "../http/errors.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
@@ -12,8 +13,7 @@ const ID = { pattern: AGENT_ID_PATTERN, rule: AGENT_ID_RULE };
 const TYPE = { pattern: AGENT_TYPE_PATTERN, rule: AGENT_TYPE_RULE };
 const DEFAULT_TRUST = 2;
 // Presence is kept to this resolution for keys from the environment, which need no database lookup:
-// one write per agent session every few seconds instead of one per request (a quarter of a shorter session timeout,
-// so a calling session never lapses between two writes).
+// one write per agent session every few seconds instead of one per request.
 const TOUCH_INTERVAL_MS = 5_000;
 
 function header(c: { req: { header(name: string): string | undefined } }, name: string, spec: typeof ID, what: string) {
@@ -39,6 +39,8 @@ interface DbIdentity {
   agent_id: string;
   scope: "agent" | "admin";
   trust_level: number;
+  bound: boolean;
+  key: string;
   /** Notices waiting for the caller's session (coord.record_presence). */
   notices?: number;
 }
@@ -46,16 +48,28 @@ interface DbIdentity {
 /**
  * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
  * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
- * when the key is bound to another agent. Records the agent and session (presence) on the way, and how many
- * lost-lock/claim notices wait for the session (`pendingNotices`).
+ * when the key is bound to another agent or the agent id is reserved by another key. Records the agent and session
+ * (presence) on the way, with how many lost-lock/claim notices wait for the session (`pendingNotices`), and counts
+ * the request against the agent's rate (admins exempt).
+ *
+ * Reserved ids: an id bound to a key — an environment entry `KEY:AGENT_ID` or an active database key — is that
+ * key's alone. An unbound key (`KEY`) may act as any other id. Environment bindings are checked in memory; database
+ * bindings by coord.admit_agent, whose answer this process keeps for TOUCH_INTERVAL_MS (so a new database key
+ * reserves its id within that time on every process).
  */
 export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
   // Digests of the configured keys, computed once.
-  const envKeys: Promise<Array<EnvKey & { digest: Uint8Array }>> = Promise.all(
-    deps.config.apiKeys.map(async (k) => ({ ...k, digest: await sha256Bytes(k.key) })),
+  const envKeys: Promise<Array<EnvKey & { digest: Uint8Array; name: string }>> = Promise.all(
+    deps.config.apiKeys.map(async (k) => {
+      const digest = await sha256Bytes(k.key);
+      return { ...k, digest, name: `env:${toHex(digest).slice(0, 8)}` };
+    }),
   );
+  const envBound = new Set(deps.config.apiKeys.flatMap((k) => (k.agentId ? [k.agentId] : [])));
   const lastTouch = new Map<string, number>();
+  const admitted = new Map<string, { at: number; reserved: boolean }>();
   const touchInterval = Math.min(TOUCH_INTERVAL_MS, deps.config.sessionTimeoutSeconds * 250);
+  const touchMark = (i: Identity) => `${i.agentId}\u0000${i.sessionId ?? ""}\u0000${i.agentType}`;
 
   /**
    * Presence, a sign of life for a heartbeating session, and how many lost-lock/claim notices wait for it. MCP
@@ -63,7 +77,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
    * the call is a read unless something changed.
    */
   async function touch(identity: Identity, always: boolean): Promise<number> {
-    const mark = `${identity.agentId}\u0000${identity.sessionId ?? ""}\u0000${identity.agentType}`;
+    const mark = touchMark(identity);
     const now = Date.now();
     if (!always && (lastTouch.get(mark) ?? 0) > now - touchInterval) return 0;
     if (lastTouch.size > 10_000) lastTouch.clear();
@@ -74,6 +88,29 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       identity.sessionId,
     ]);
     return row?.n ?? 0;
+  }
+
+  /**
+   * Admits an unbound key's caller as its agent id unless a database key reserves that id, recording presence (and
+   * counting notices) in the same call; between checks, presence alone.
+   */
+  async function admit(identity: Identity, always: boolean): Promise<number> {
+    const now = Date.now();
+    const known = admitted.get(identity.agentId);
+    if (known && known.at > now - TOUCH_INTERVAL_MS) {
+      if (known.reserved) throw reserved(identity.agentId);
+      return touch(identity, always);
+    }
+    const { result, refusal } = await callOutcome<{ notices: number }>(deps.db, "coord.admit_agent", [
+      identity.agentId,
+      identity.agentType,
+      identity.sessionId,
+    ]);
+    if (admitted.size > 10_000) admitted.clear();
+    admitted.set(identity.agentId, { at: now, reserved: refusal?.code === "agent_id_reserved" });
+    if (refusal) throw reserved(identity.agentId);
+    lastTouch.set(touchMark(identity), now);
+    return result.notices;
   }
 
   return async (c, next) => {
@@ -91,11 +128,13 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
 
     const digest = await sha256Bytes(key);
     // Check every configured key, without stopping at a match, so timing does not tell which entry matched.
-    let match: EnvKey | null = null;
+    let match: (EnvKey & { name: string }) | null = null;
     for (const k of await envKeys) if (constantTimeEqual(digest, k.digest) && !match) match = k;
 
     let identity: Identity;
     let notices = 0;
+    // MCP requests of a session carry the session's notices in their tool answers: they always ask for them.
+    const always = sessionId !== null && c.req.path.endsWith("/mcp");
     if (match) {
       if (match.agentId && agentHeader && agentHeader !== match.agentId) {
         throw new ApiError(
@@ -113,8 +152,15 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         sessionId,
         scope: match.scope,
         trustLevel: DEFAULT_TRUST,
+        bound: match.agentId !== null,
+        key: match.name,
       };
-      notices = await touch(identity, sessionId !== null && c.req.path.endsWith("/mcp"));
+      if (match.scope === "admin" || match.agentId) {
+        notices = await touch(identity, always);
+      } else {
+        if (envBound.has(agentId)) throw reserved(agentId);
+        notices = await admit(identity, always);
+      }
     } else {
       const r = await callOp<DbIdentity>(
         deps.db,
@@ -128,11 +174,34 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         sessionId,
         scope: r.scope,
         trustLevel: r.trust_level,
+        bound: r.bound,
+        key: r.key,
       };
       notices = r.notices ?? 0;
     }
     c.set("identity", identity);
     c.set("pendingNotices", notices);
+    if (identity.scope !== "admin") {
+      const wait = deps.rates.requests.take(identity.agentId);
+      if (wait > 0) {
+        throw quotaError(
+          "requests_per_minute",
+          `Over the request rate: at most ${deps.rates.requests.perMinute} requests a minute per agent ` +
+            `(${identity.agentId}); retry in ${wait} s.`,
+          wait,
+          { max: deps.rates.requests.perMinute },
+        );
+      }
+    }
     await next();
   };
+}
+
+function reserved(agentId: string): ApiError {
+  return new ApiError(
+    403,
+    "agent_id_reserved",
+    `Agent id ${agentId} is bound to another key and reserved for it; use that key, or pick another X-Agent-Id.`,
+    { agent_id: agentId },
+  );
 }

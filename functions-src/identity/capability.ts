@@ -4,6 +4,7 @@ import { callJson } from "../db/port.ts";
 import { ApiError } from "../http/errors.ts";
 import { defineOperation } from "../ops/operation.ts";
 import { CreatedKey, createApiKey, KeyInfo, KeySpec, listApiKeys, revokeApiKey } from "./keys.ts";
+import { identityConstraints } from "./refusals.ts";
 
 /**
  * Keeps the caller's session alive for COORDINATOR_SESSION_TIMEOUT_SECONDS; capabilities renew the session's leases
@@ -61,6 +62,7 @@ export const whoami = defineOperation({
     session_id: z.string().nullable(),
     scope: z.enum(["agent", "admin"]),
     trust_level: z.number().int(),
+    bound: z.boolean().describe("The agent id is the key's own: trust and reviews count it"),
   }),
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/me" },
@@ -71,6 +73,7 @@ export const whoami = defineOperation({
     session_id: i.sessionId,
     scope: i.scope,
     trust_level: i.trustLevel,
+    bound: i.bound,
   }),
   summarize: (o) => `${o.agent_id} (${o.scope})`,
 });
@@ -128,6 +131,7 @@ export const revokeKey = defineOperation({
 
 export const identityCapability = defineCapability({
   name: "identity",
+  constraints: identityConstraints,
   // Heartbeats and claims declare dead sessions dead too; this covers a coordinator nobody is calling.
   maintenance: (deps) => callJson(deps.db, "coord.expire_sessions", [1000]),
   operations: [heartbeat, endSession, whoami, createKey, listKeys, revokeKey],

@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import { callJson, type Queryable } from "../db/port.ts";
+import { callOp } from "../ops/call.ts";
+import { keyRefusals } from "./refusals.ts";
 import { encodeBase64Url, sha256Bytes, toHex } from "../util/bytes.ts";
 import { AgentId } from "./agent-id.ts";
 
@@ -24,6 +26,10 @@ export const KeySpec = z.object({
   scope: z.enum(["agent", "admin"]).default("agent"),
   trust_level: z.number().int().min(0).max(4).default(2).describe("The verification gateway routes by it"),
   label: z.string().trim().min(1).max(200).optional().describe("What the key is for, shown in listings"),
+  expires_at: z.iso
+    .datetime({ offset: true })
+    .optional()
+    .describe("When the key stops working (401 key_expired) and frees its agent id; default never"),
 });
 
 /** A created key: the plaintext key, shown this once, and what identifies it later. */
@@ -35,6 +41,7 @@ export const CreatedKey = z.object({
   scope: z.enum(["agent", "admin"]),
   trust_level: z.number().int(),
   label: z.string().nullable(),
+  expires_at: z.string().nullable(),
 });
 
 /** One key in a listing: never the key or its digest. */
@@ -47,7 +54,9 @@ export const KeyInfo = z.object({
   label: z.string().nullable(),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
+  expires_at: z.string().nullable(),
   revoked: z.boolean(),
+  expired: z.boolean(),
 });
 
 /** Makes a key and stores its digest (`coord.create_api_key`); the answer is the only place the key appears. */
@@ -56,14 +65,20 @@ export async function createApiKey(
   spec: z.output<typeof KeySpec>,
 ): Promise<z.output<typeof CreatedKey>> {
   const key = generateApiKey();
-  const created = await callJson<{ id: string }>(db, "coord.create_api_key", [
-    toHex(await sha256Bytes(key)),
-    keyPrefix(key),
-    spec.agent_id,
-    spec.scope,
-    spec.trust_level,
-    spec.label ?? null,
-  ]);
+  const created = await callOp<{ id: string }>(
+    db,
+    "coord.create_api_key",
+    [
+      toHex(await sha256Bytes(key)),
+      keyPrefix(key),
+      spec.agent_id,
+      spec.scope,
+      spec.trust_level,
+      spec.label ?? null,
+      spec.expires_at ?? null,
+    ],
+    keyRefusals,
+  );
   return {
     id: created.id,
     key,
@@ -72,6 +87,7 @@ export async function createApiKey(
     scope: spec.scope,
     trust_level: spec.trust_level,
     label: spec.label ?? null,
+    expires_at: spec.expires_at ?? null,
   };
 }
 
@@ -85,7 +101,8 @@ export async function listApiKeys(db: Queryable, limit: number): Promise<Array<z
   const [row] = await db.query<{ keys: Array<z.output<typeof KeyInfo>> }>(
     `select coalesce(jsonb_agg(jsonb_build_object(
         'id', id, 'key_prefix', key_prefix, 'agent_id', agent_id, 'scope', scope, 'trust_level', trust_level,
-        'label', label, 'created_at', created_at, 'last_used_at', last_used_at, 'revoked', revoked_at is not null)
+        'label', label, 'created_at', created_at, 'last_used_at', last_used_at, 'expires_at', expires_at,
+        'revoked', revoked_at is not null, 'expired', coalesce(expires_at <= now(), false))
       order by created_at, id), '[]'::jsonb) as keys
        from (select * from coord.api_keys order by created_at, id limit $1) k`,
     [limit],

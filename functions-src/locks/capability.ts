@@ -3,8 +3,9 @@ import { AgentId } from "../identity/agent-id.ts";
 import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { defineOperation } from "../ops/operation.ts";
+import { Cursor } from "../ops/paging.ts";
 import { LockKey, RepoName } from "./keys.ts";
-import { clock } from "./refusals.ts";
+import { clock, lockConstraints } from "./refusals.ts";
 import { AcquireOut, CheckOut, MAX_KEYS_PER_CALL, ReleaseOut, VerifyOut } from "./schemas.ts";
 import { acquireLocks, checkLocks, releaseLocks, verifyLock } from "./service.ts";
 
@@ -97,12 +98,13 @@ export const checkLocksOp = defineOperation({
       repo: RepoName,
       ...keyFields,
       limit: z.number().int().min(1).max(500).default(100),
+      cursor: Cursor.optional(),
     })
     .refine(capKeys, CAP_KEYS),
   output: CheckOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/locks" },
-  run: (ctx, i) => checkLocks(ctx, i.repo, keysOf(i), i.limit),
+  run: (ctx, i) => checkLocks(ctx, i.repo, keysOf(i), i.limit, i.cursor),
   summarize: (o) =>
     o.locks.length === 0
       ? "no active locks"
@@ -149,6 +151,7 @@ export const sweepLocks = defineOperation({
 
 export const locksCapability = defineCapability({
   name: "locks",
+  constraints: lockConstraints,
   // Expired locks never block anyone, but swept rows keep the table (and check_locks) small.
   maintenance: (deps) => callJson(deps.db, "coord.sweep_expired_locks", [1000]),
   operations: [acquireLock, releaseLock, checkLocksOp, verifyLockOp, sweepLocks],

@@ -1,6 +1,8 @@
 /** What each refusal of the locks SQL tells the caller to do. */
 import { ApiError } from "../http/errors.ts";
+import { quotaError } from "../ops/quotas.ts";
 import { defineRefusals } from "../ops/call.ts";
+import { defineConstraints } from "../db/errors.ts";
 import type { HeldLock } from "./schemas.ts";
 
 /** HH:MM:SSZ: enough for an agent to judge how long to wait. */
@@ -80,6 +82,14 @@ export const lockRefusals = defineRefusals({
       { conflicts },
     );
   },
+  quota_exceeded: (r) =>
+    quotaError(
+      "held_locks",
+      `Over the lock quota: you hold ${r.held} live locks and asked for ${r.requested} more; at most ${r.max} per ` +
+        "agent. Release locks you no longer need (release_lock), then retry.",
+      30,
+      { max: r.max, held: r.held },
+    ),
   not_holder: (r) => {
     const held = r.held as HeldLock[];
     return new ApiError(
@@ -89,5 +99,16 @@ export const lockRefusals = defineRefusals({
         "admin key may pass force: true).",
       { held },
     );
+  },
+});
+
+/** The locks' checks on caller input, for anything validation lets through (the 400 names the field). */
+export const lockConstraints = defineConstraints({
+  "locks.locks_key_check": { field: "file_paths", message: "a normalised repo-relative path or scoped key" },
+  "locks.locks_reason_check": { field: "reason", message: "at most 500 characters" },
+  "locks.locks_ttl_seconds_check": { field: "ttl_minutes", message: "1 to 480" },
+  "lock_repos.lock_repos_repo_check": {
+    field: "repo",
+    message: "at most 200 of letters, digits and ._@- in /-separated segments",
   },
 });

@@ -1,5 +1,6 @@
 /** The locks capability's answers, declared once: operations, services and the typed client all use these. */
 import { z } from "zod";
+import { NextCursor } from "../ops/paging.ts";
 
 /** Keys per call: bounds the advisory locks one transaction takes (each key also locks its ancestor scopes). */
 export const MAX_KEYS_PER_CALL = 50;
@@ -49,7 +50,13 @@ export const ReleaseOut = z.object({
   released_at: z.string(),
 });
 
-export const CheckOut = z.object({ repo: z.string(), locks: z.array(Lock), truncated: z.boolean(), now: z.string() });
+export const CheckOut = z.object({
+  repo: z.string(),
+  locks: z.array(Lock),
+  truncated: z.boolean(),
+  next_cursor: NextCursor,
+  now: z.string(),
+});
 
 export const VerifyOut = z.object({
   repo: z.string(),

@@ -2,10 +2,12 @@
  * The lock service: one SQL function call per attempt, refusals turned into actionable ApiErrors by the capability's
  * refusal table. The bounded wait lives here because it spans attempts; each attempt is still one atomic round trip.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { armWait } from "../db/wakeup.ts";
 import { ApiError } from "../http/errors.ts";
 import { callOp, callOutcome, refusalError } from "../ops/call.ts";
+import { decodeCursor, encodeCursor } from "../ops/paging.ts";
+import { quotaCap } from "../ops/quotas.ts";
 import type { OpContext } from "../types.ts";
 import { describeLocks, lockRefusals } from "./refusals.ts";
 import type { AcquireOut, CheckOut, Lock, ReleaseOut, VerifyOut } from "./schemas.ts";
@@ -42,6 +44,7 @@ export async function acquireLocks(ctx: OpContext, input: AcquireInput): Promise
     input.keys,
     input.reason,
     input.ttlMinutes * 60,
+    quotaCap(ctx, ctx.config.quotas.heldLocks),
   ];
   try {
     for (;;) {
@@ -78,14 +81,25 @@ export function releaseLocks(
 }
 
 /** Live locks overlapping the keys (or all in the repo when none are given). */
-export function checkLocks(
+export async function checkLocks(
   ctx: OpContext,
   repo: string,
   keys: string[],
   limit: number,
+  cursor: string | undefined,
 ): Promise<z.output<typeof CheckOut>> {
-  return callOp(ctx.db, "coord.check_locks", [repo, keys, limit], lockRefusals);
+  const after = decodeCursor(cursor, LockKeyCursor);
+  const r = await callOp<Omit<z.output<typeof CheckOut>, "next_cursor"> & { next_cursor: string | null }>(
+    ctx.db,
+    "coord.check_locks",
+    [repo, keys, limit, after],
+    lockRefusals,
+  );
+  return { ...r, next_cursor: encodeCursor(r.next_cursor) };
 }
+
+/** What a check_locks cursor holds: the last key of the page. */
+const LockKeyCursor = z.string().min(1).max(1024);
 
 /** Confirms that `agentId` holds `key` (directly or by a covering scope) under `token`, or refuses with lock_lost. */
 export async function verifyLock(

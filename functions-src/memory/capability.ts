@@ -5,6 +5,8 @@ import {
   ContextOut,
   DetailsIn,
   DetailsOut,
+  ListMemoriesIn,
+  ListMemoriesOut,
   RecallIn,
   RecallOut,
   RememberIn,
@@ -14,6 +16,7 @@ import {
   SkillOutcomeIn,
   SkillOutcomeOut,
 } from "./schemas.ts";
+import { memoryConstraints } from "./refusals.ts";
 import * as memory from "./service.ts";
 
 /** Stores a memory in one of the three layers. */
@@ -29,6 +32,7 @@ export const remember = defineOperation({
   http: { method: "POST", path: "/memory", status: 201 },
   // Working memory belongs to one session; the other layers to the agent.
   access: (input) => (input.layer === "working" ? "session" : "agent"),
+  rate: "memoryWrites",
   run: (ctx, input) => memory.remember(ctx, input),
   summarize: (o) => {
     const moved = (o.evicted?.length ?? 0) + (o.cut?.length ?? 0);
@@ -102,8 +106,25 @@ export const reportSkillOutcome = defineOperation({
   output: SkillOutcomeOut,
   hints: { destructiveHint: false },
   http: { method: "POST", path: "/memory/skills/outcome" },
+  rate: "memoryWrites",
   run: (ctx, input) => memory.skillOutcome(ctx, input),
-  summarize: (o) => `skill ${o.name}: ${o.successes} successes, ${o.failures} failures, success rate ${o.success_rate}`,
+  summarize: (o) =>
+    `skill ${o.name}: ${o.successes} successes, ${o.failures} failures, success rate ${o.success_rate}` +
+    (o.deduplicated ? " (already counted under this idempotency_key)" : ""),
+});
+
+/** Lists memories, a page at a time (REST: browsing and tooling; agents recall instead). */
+export const listMemories = defineOperation({
+  name: "list_memories",
+  title: "List memories",
+  description: "Episodic and procedural memories you may see, newest first, a page at a time.",
+  input: ListMemoriesIn,
+  output: ListMemoriesOut,
+  hints: { readOnlyHint: true, idempotentHint: true },
+  http: { method: "GET", path: "/memory" },
+  tool: false,
+  run: (ctx, input) => memory.list(ctx, input),
+  summarize: (o) => `${o.memories.length} memories${o.next_cursor ? " (more: pass next_cursor)" : ""}`,
 });
 
 /** Operator action: archive old unused episodic memories (schedule it). */
@@ -123,7 +144,8 @@ export const memoryRetention = defineOperation({
 
 export const memoryCapability = defineCapability({
   name: "memory",
+  constraints: memoryConstraints,
   // Retention with the configured age (setting retention_days); it also refreshes recall's statistics.
   maintenance: (deps) => memory.retention(deps, undefined),
-  operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention],
+  operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention, listMemories],
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { REST_ONLY } from "../ops/json-schema.ts";
+import { Cursor, NextCursor } from "../ops/paging.ts";
 
 /** Embedding width the schema stores (pgvector column `vector(384)`, e.g. all-MiniLM-L6-v2). */
 export const EMBEDDING_DIMENSIONS = 384;
@@ -68,6 +69,10 @@ export const RememberIn = z
   })
   .refine((v) => v.layer !== "procedural" || v.name !== undefined, {
     message: "layer procedural needs a skill name",
+    path: ["name"],
+  })
+  .refine((v) => v.layer !== "episodic" || v.name === undefined, {
+    message: "only procedural memories carry a name; send layer: procedural, or leave name out",
     path: ["name"],
   })
   .refine((v) => v.layer !== "working" || v.summary.length + (v.details?.length ?? 0) < 8000, {
@@ -162,6 +167,12 @@ export const SkillOutcomeIn = z.object({
   name: z.string().trim().toLowerCase().min(1).max(100),
   outcome: z.enum(["success", "failure", "partial"]),
   repo: repo.optional(),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Same key from the same agent → counted once (safe to retry)"),
 });
 
 export const SkillOutcomeOut = z.object({
@@ -170,6 +181,7 @@ export const SkillOutcomeOut = z.object({
   successes: z.number(),
   failures: z.number(),
   success_rate: z.number(),
+  deduplicated: z.boolean().optional().describe("Already counted under this idempotency_key"),
 });
 
 export const RetentionIn = z.object({
@@ -183,3 +195,17 @@ export const RetentionIn = z.object({
 });
 
 export const RetentionOut = z.object({ archived: z.number().int(), age_days: z.number().int() });
+
+export const ListMemoriesIn = z.object({
+  layer: z.enum(["episodic", "procedural"]).optional(),
+  repo: repo.optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: Cursor.optional(),
+});
+
+export const ListMemoriesOut = z.object({
+  memories: z.array(
+    z.looseObject({ id: z.number().int(), layer: z.string(), summary: z.string(), agent_id: z.string() }),
+  ),
+  next_cursor: NextCursor,
+});

@@ -1,7 +1,8 @@
 /**
  * The memory capability's calls into SQL: one function call per operation, refusals turned into ApiErrors.
  */
-import type { z } from "zod";
+import { z } from "zod";
+import { decodeCursor, encodeCursor } from "../ops/paging.ts";
 import { callJson } from "../db/port.ts";
 import { callOp } from "../ops/call.ts";
 import type { OpContext } from "../types.ts";
@@ -9,6 +10,8 @@ import { memoryRefusals } from "./refusals.ts";
 import type {
   ContextOut,
   DetailsOut,
+  ListMemoriesIn,
+  ListMemoriesOut,
   RecallIn,
   RecallOut,
   RememberIn,
@@ -75,7 +78,14 @@ export function skillOutcome(
   return callOp(
     ctx.db,
     "coord.record_skill_outcome",
-    [ctx.identity.agentId, ctx.identity.sessionId, input.repo ?? "", input.name, input.outcome],
+    [
+      ctx.identity.agentId,
+      ctx.identity.sessionId,
+      input.repo ?? "",
+      input.name,
+      input.outcome,
+      input.idempotency_key ?? null,
+    ],
     memoryRefusals,
   );
 }
@@ -86,4 +96,21 @@ export function retention(
   ageDays: number | undefined,
 ): Promise<z.output<typeof RetentionOut>> {
   return callJson(ctx.db, "coord.archive_memories", [ageDays ?? null]);
+}
+
+/** What a list_memories cursor holds: the last id of the page. */
+const MemoryCursor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** The memories the caller may see, newest first, a page at a time. */
+export async function list(
+  ctx: OpContext,
+  input: z.output<typeof ListMemoriesIn>,
+): Promise<z.output<typeof ListMemoriesOut>> {
+  const after = decodeCursor(input.cursor, MemoryCursor);
+  const r = await callJson<{ memories: z.output<typeof ListMemoriesOut>["memories"]; next_cursor: number | null }>(
+    ctx.db,
+    "coord.list_memories",
+    [ctx.identity.agentId, input.layer ?? null, input.repo ?? null, input.limit, after],
+  );
+  return { memories: r.memories, next_cursor: encodeCursor(r.next_cursor) };
 }

@@ -1,4 +1,5 @@
 import type { Hono, MiddlewareHandler } from "hono";
+import type { Constraints } from "../db/errors.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import type { PathItem } from "./openapi.ts";
 import type { Operation } from "./operation.ts";
@@ -27,6 +28,11 @@ export interface Capability<S = unknown> {
    * payloads may reach 25 MB. Every other route keeps the app's default cap.
    */
   bodyLimits?: Record<string, number>;
+  /**
+   * The database constraints its SQL can meet on caller input (`table.constraint` → field and fix), mapped to a 400
+   * naming the field; validation should refuse such input first, this is the net under it.
+   */
+  constraints?: Constraints;
   /** Builds the capability's per-app state and starts what it runs in the background (LISTEN, timers). */
   setup?(deps: AppDeps): S;
   /**

@@ -3,7 +3,10 @@ import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ApiError } from "../http/errors.ts";
+import { actingAs } from "../db/port.ts";
+import { ApiError, asApiError, describeError, internalMessage } from "../http/errors.ts";
+import { quotaError } from "./quotas.ts";
+import { checkJson, checkQuery, parseJson } from "../http/input-gate.ts";
 import { requireJson } from "../http/middleware.ts";
 import type { AppDeps, AppEnv, Identity, OpContext } from "../types.ts";
 import { toolInputSchema, toolOutputSchema } from "./json-schema.ts";
@@ -45,6 +48,8 @@ export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject 
   tool?: boolean;
   /** Who may call it (default `agent`); a function decides from the input (e.g. `force: true` needs admin). */
   access?: Access | ((input: z.output<I>) => Access);
+  /** A per-agent rate each call counts against besides the request rate (config.quotas; admins exempt). */
+  rate?: "memoryWrites";
   run(ctx: OpContext, input: z.output<I>): Promise<z.output<O>>;
   summarize(output: z.output<O>): string;
 }
@@ -77,6 +82,22 @@ export async function invoke<I extends AnyObject, O extends AnyObject>(
   input: z.output<I>,
 ): Promise<z.output<O>> {
   checkAccess(op as unknown as Operation, ctx.identity, input);
+  if (ctx.identity.scope === "admin") {
+    // Admins may act as anyone; what they change is recorded as theirs (events carry acted_by).
+    return op.run({ ...ctx, db: actingAs(ctx.db, `admin:${ctx.identity.key}`) }, input);
+  }
+  if (op.rate) {
+    const limiter = ctx.rates[op.rate];
+    const wait = limiter.take(ctx.identity.agentId);
+    if (wait > 0) {
+      throw quotaError(
+        "memory_writes_per_minute",
+        `Over the memory write rate: at most ${limiter.perMinute} memory writes a minute per agent; retry in ${wait} s.`,
+        wait,
+        { max: limiter.perMinute },
+      );
+    }
+  }
   return op.run(ctx, input);
 }
 
@@ -106,7 +127,9 @@ function unwrap(t: z.ZodType): z.ZodType {
 /** Query strings arrive as strings: repeated keys (or comma lists) become arrays where the schema wants one. */
 function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, values] of Object.entries(c.req.queries())) {
+  const queries = c.req.queries();
+  checkQuery(queries);
+  for (const [k, values] of Object.entries(queries)) {
     const field = schema.shape[k] as z.ZodType | undefined;
     const inner = field ? unwrap(field) : undefined;
     if (inner instanceof z.ZodArray) out[k] = values.flatMap((v) => v.split(",")).filter((v) => v !== "");
@@ -121,15 +144,14 @@ function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
 export function mountOperation(app: Hono<AppEnv>, deps: AppDeps, auth: MiddlewareHandler<AppEnv>, op: Operation): void {
   const handler = async (c: Context<AppEnv>) => {
     const raw =
-      op.http.method === "GET" || op.http.method === "DELETE"
-        ? queryInput(c, op.input)
-        : await c.req.json<unknown>().catch(() => {
-            throw new ApiError(400, "malformed_json", "Request body is not valid JSON; send a JSON object.");
-          });
+      op.http.method === "GET" || op.http.method === "DELETE" ? queryInput(c, op.input) : parseJson(await c.req.text());
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
       throw new ApiError(400, "invalid_input", "Request body must be a JSON object.");
     }
-    const input = parseInput(op.input, { ...(raw as object), ...c.req.param() });
+    const merged = { ...(raw as object), ...c.req.param() };
+    // Path parameters are text from outside too: the gate sees the whole input once.
+    checkJson(merged);
+    const input = parseInput(op.input, merged);
     const output = await invoke(op, { ...deps, identity: c.get("identity"), requestId: c.get("requestId") }, input);
     return c.json(output, op.http.status ?? 200);
   };
@@ -166,6 +188,12 @@ export function toolDefinition(op: Operation): Tool {
   };
 }
 
+/** A refusal as an MCP tool result: `isError`, the code and message, and the details as JSON. */
+export function toolError(err: ApiError) {
+  const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
+  return { isError: true, content: [{ type: "text" as const, text: `${err.code}: ${err.message}${details}` }] };
+}
+
 /**
  * Registers an operation as an MCP tool; refusals become `isError` results carrying the same message. `preamble`, when
  * it answers text, is put first in the answer (the MCP route's lost-lock/claim notices), refusals included.
@@ -197,22 +225,18 @@ export function registerOperationTool(
           structuredContent: output as Record<string, unknown>,
         };
       } catch (err) {
-        if (err instanceof ApiError) {
-          const details = Object.keys(err.details).length ? `\n${JSON.stringify(err.details)}` : "";
-          return {
-            isError: true,
-            content: [...(await first()), { type: "text" as const, text: `${err.code}: ${err.message}${details}` }],
-          };
+        const refusal = asApiError(err, ctx.constraints);
+        if (refusal) {
+          if (refusal.code === "unavailable") {
+            ctx.log.warn("database unavailable", { tool: op.name, request_id: ctx.requestId, ...describeError(err) });
+          }
+          const { isError, content } = toolError(refusal);
+          return { isError, content: [...(await first()), ...content] };
         }
-        ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, error: String(err) });
+        ctx.log.error("tool failed", { tool: op.name, request_id: ctx.requestId, ...describeError(err) });
         return {
           isError: true,
-          content: [
-            {
-              type: "text" as const,
-              text: "internal: the tool failed; the request id identifies it in the server logs.",
-            },
-          ],
+          content: [{ type: "text" as const, text: `internal: ${internalMessage(ctx.requestId)}` }],
         };
       }
     },

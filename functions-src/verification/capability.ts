@@ -5,14 +5,16 @@ import { LockKey, Repo } from "../locks/keys.ts";
 import { callOp } from "../ops/call.ts";
 import { defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
+import { Cursor, decodeCursor, encodeCursor, NextCursor } from "../ops/paging.ts";
 import type { AppDeps, AppEnv } from "../types.ts";
 import { E2BClient } from "./e2b.ts";
 import { fencingSummary } from "./fencing.ts";
 import { GitHubClient } from "./github.ts";
-import { verificationRefusals } from "./refusals.ts";
+import { verificationConstraints, verificationRefusals } from "./refusals.ts";
 import { ChangesetOut, type ChangesetView, Policy } from "./schemas.ts";
 import { TIER_NAMES, VerificationService } from "./service.ts";
-import { MAX_FILES, WEBHOOK_DOCS, webhookRoutes, type Defer } from "./webhooks.ts";
+import { createBodyBudget } from "../http/unverified-body.ts";
+import { GITHUB_MAX_BODY_BYTES, MAX_FILES, WEBHOOK_DOCS, webhookRoutes, type Defer } from "./webhooks.ts";
 
 const SHA = z.string().regex(/^[0-9a-f]{40}$/, "a 40-character lowercase hex commit sha");
 const REPO = z.string().regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "owner/name");
@@ -107,6 +109,7 @@ export const submitChanges = defineOperation({
       branch: i.branch ?? null,
       commitSha: i.commit_sha,
       agentId: ctx.identity.agentId,
+      agentBound: ctx.identity.bound,
       sessionId: ctx.identity.sessionId,
       taskId: i.task_id,
       lockTokens: i.lock_tokens,
@@ -160,8 +163,9 @@ export const listApprovals = defineOperation({
   name: "list_approvals",
   title: "Approval queue",
   description: "Admin only: tier-4 changesets waiting for review, oldest first.",
-  input: z.object({ limit: z.number().int().min(1).max(200).default(50) }),
+  input: z.object({ limit: z.number().int().min(1).max(200).default(50), cursor: Cursor.optional() }),
   output: z.object({
+    next_cursor: NextCursor,
     approvals: z.array(
       z.object({
         changeset_id: z.string(),
@@ -178,7 +182,16 @@ export const listApprovals = defineOperation({
   http: { method: "GET", path: "/approvals" },
   tool: false,
   access: "admin",
-  run: (ctx, i) => callJson(ctx.db, "coord.approval_queue", [i.limit]),
+  run: async (ctx, i) => {
+    const after = decodeCursor(i.cursor, z.tuple([z.string().max(64), z.string().max(64)]));
+    const r = await callOp<{ approvals: never[]; next_cursor: unknown }>(
+      ctx.db,
+      "coord.approval_queue",
+      [i.limit, after],
+      verificationRefusals,
+    );
+    return { approvals: r.approvals, next_cursor: encodeCursor(r.next_cursor) };
+  },
   summarize: (o) => `${o.approvals.length} change(s) awaiting approval`,
 });
 
@@ -214,9 +227,10 @@ export const listPolicies = defineOperation({
  */
 export const verificationCapability = defineCapability({
   name: "verification",
+  constraints: verificationConstraints,
   operations: [submitChanges, verificationStatus, reviewChangeset, listApprovals, listPolicies],
   // GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap.
-  bodyLimits: { "/webhook/github": 25 * 1024 * 1024 },
+  bodyLimits: { "/webhook/github": GITHUB_MAX_BODY_BYTES },
   routeDocs: WEBHOOK_DOCS,
   setup(deps) {
     const config = deps.config.verification;
@@ -250,6 +264,8 @@ export const verificationCapability = defineCapability({
         // No execution context: nothing to extend.
       }
     };
-    return new Hono<AppEnv>().route("/", webhookRoutes(svc, defer));
+    // Unverified webhook and callback bodies share one byte budget per app (see http/unverified-body.ts).
+    const budget = createBodyBudget(deps.config.unverifiedBodyBytes);
+    return new Hono<AppEnv>().route("/", webhookRoutes(svc, defer, budget, deps.config.maxBodyBytes));
   },
 });

@@ -19,6 +19,8 @@ export interface ChangeInput {
   branch: string | null;
   commitSha: string;
   agentId: string;
+  /** False when the agent id came with an unbound key (may be anyone's): such a change neither earns nor spends trust. */
+  agentBound?: boolean;
   sessionId?: string | null;
   taskId?: string | null;
   lockTokens?: unknown[];
@@ -100,6 +102,7 @@ export class VerificationService {
           branch: input.branch,
           commit_sha: input.commitSha,
           agent_id: input.agentId,
+          agent_bound: input.agentBound ?? true,
           session_id: input.sessionId ?? null,
           task_id: input.taskId ?? null,
           lock_tokens: input.lockTokens ?? [],

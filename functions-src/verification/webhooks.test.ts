@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { adminHeaders, agentHeaders, forEachDatabase } from "../../test/helpers.ts";
 import { verifyGitHubSignature } from "./signatures.ts";
@@ -249,6 +250,17 @@ forEachDatabase("verification webhooks", (get) => {
   describe("agent submissions and signed callbacks", () => {
     const submit = (agent: string, body: unknown, headers = agentHeaders(agent)) =>
       app().request("/webhook/agent", { method: "POST", headers, body: JSON.stringify(body) });
+    /** Headers of a database key bound to `agent`: trust counts only identities bound to their key. */
+    const boundKeyHeaders = async (agent: string) => {
+      const key = `bound-${agent}-key-0123456789`;
+      const hash = createHash("sha256").update(key).digest("hex");
+      await get().db.query("select coord.create_api_key($1, $2, $3, 'agent', 2, null)", [
+        hash,
+        key.slice(0, 10),
+        agent,
+      ]);
+      return { Authorization: `Bearer ${key}`, "Content-Type": "application/json" };
+    };
     let migration: any;
     beforeAll(async () => {
       const res = await submit("cb-agent", {
@@ -422,21 +434,40 @@ forEachDatabase("verification webhooks", (get) => {
         "insert into coord.agent_trust (agent_id, passes) values ('reliable', 40), ('flaky', 0) on conflict do nothing",
       );
       await get().db.query("update coord.agent_trust set failures = 6 where agent_id = 'flaky'");
-      const down = await (
+      // Under the shared (unbound) key anyone could be "reliable": its trust lowers no tier.
+      const borrowed = await (
         await submit("reliable", {
           repo: "acme/app",
-          commit_sha: sha("rel-1"),
-          files: [{ path: "supabase/migrations/1.sql", status: "added" }],
+          commit_sha: sha("rel-0"),
+          files: [{ path: "supabase/migrations/0.sql", status: "added" }],
         })
+      ).json();
+      expect(borrowed).toMatchObject({ base_tier: 2, tier: 2 });
+      expect(borrowed.decision.trust).toMatchObject({ adjustment: 0, unbound: true });
+      const reliable = await boundKeyHeaders("reliable");
+      const down = await (
+        await submit(
+          "reliable",
+          {
+            repo: "acme/app",
+            commit_sha: sha("rel-1"),
+            files: [{ path: "supabase/migrations/1.sql", status: "added" }],
+          },
+          reliable,
+        )
       ).json();
       expect(down).toMatchObject({ base_tier: 2, tier: 1 });
       expect(down.decision.trust).toMatchObject({ adjustment: -1 });
       const floor = await (
-        await submit("reliable", {
-          repo: "acme/app",
-          commit_sha: sha("rel-2"),
-          files: [{ path: "CODEOWNERS", status: "modified" }],
-        })
+        await submit(
+          "reliable",
+          {
+            repo: "acme/app",
+            commit_sha: sha("rel-2"),
+            files: [{ path: "CODEOWNERS", status: "modified" }],
+          },
+          reliable,
+        )
       ).json();
       expect(floor).toMatchObject({ base_tier: 4, floor_tier: 4, tier: 4 });
       const up = await (
@@ -459,11 +490,11 @@ forEachDatabase("verification webhooks", (get) => {
       ];
       expect(Number(t.passes)).toBeCloseTo(20, 1);
       const original = sha("to-be-reverted");
-      await submit("author", {
-        repo: "acme/app",
-        commit_sha: original,
-        files: [{ path: "src/x.ts", status: "modified" }],
-      });
+      await submit(
+        "author",
+        { repo: "acme/app", commit_sha: original, files: [{ path: "src/x.ts", status: "modified" }] },
+        await boundKeyHeaders("author"),
+      );
       await submit("fixer", {
         repo: "acme/app",
         commit_sha: sha("the-revert"),

@@ -5,17 +5,36 @@ import { callOutcome, refusalError } from "../ops/call.ts";
 import { verificationRefusals } from "./refusals.ts";
 import type { ChangesetView } from "./schemas.ts";
 import { ApiError } from "../http/errors.ts";
+import { checkJson } from "../http/input-gate.ts";
+import type { BodyBudget } from "../http/unverified-body.ts";
 import { jsonSchema } from "../ops/json-schema.ts";
 import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import type { AppEnv } from "../types.ts";
-import type { VerificationService } from "./service.ts";
-import type { StaticInput } from "./static.ts";
 import type { CommitInput } from "./fencing.ts";
-import { verifyCallback, verifyGitHubSignature } from "./signatures.ts";
+import type { VerificationService } from "./service.ts";
+import { hasGitHubSignature, verifyCallback, verifyGitHubSignature } from "./signatures.ts";
+import type { StaticInput } from "./static.ts";
 
 /** Most files one change may carry; GitHub itself lists at most 3000 for a pull request. */
 export const MAX_FILES = 10_000;
+
+/** GitHub caps webhook payloads at 25 MB; a large push must not be refused by the app's general 1 MiB cap. */
+export const GITHUB_MAX_BODY_BYTES = 25 * 1024 * 1024;
 const SHA = /^[0-9a-f]{40}$/;
+
+/**
+ * Runs the unauthenticated part of a webhook (reading the body, checking its signature). A refusal there closes the
+ * connection after the answer: the rest of an unverified body is not worth reading (the Node server would otherwise
+ * read and discard what the sender is still sending).
+ */
+async function refuseClosing<T>(c: Context<AppEnv>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    c.header("Connection", "close");
+    throw err;
+  }
+}
 
 /** Runs work after the answer: on the edge through waitUntil, elsewhere as a tracked, logged promise. */
 export type Defer = (c: Context<AppEnv>, work: () => Promise<void>) => void;
@@ -256,7 +275,13 @@ async function processGitHubEvent(svc: VerificationService, event: string, p: Gi
  * `POST /webhook/github` and `POST /webhook/callback/:resultId`: unauthenticated by API key, verified by signature
  * on the raw body before it is parsed, stored as deliveries (idempotent), processed after the answer.
  */
-export function webhookRoutes(svc: VerificationService, defer: Defer) {
+export function webhookRoutes(svc: VerificationService, defer: Defer, budget: BodyBudget, callbackMaxBytes: number) {
+  const invalidSignature = () =>
+    new ApiError(
+      401,
+      "invalid_signature",
+      "X-Hub-Signature-256 does not match the body under any configured webhook secret.",
+    );
   return new Hono<AppEnv>()
     .post("/webhook/github", async (c) => {
       if (svc.config.webhookSecrets.length === 0) {
@@ -266,14 +291,20 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
           "GITHUB_WEBHOOK_SECRET is not set on the server; webhooks are refused until it is.",
         );
       }
-      const raw = await c.req.text();
-      if (!(await verifyGitHubSignature(svc.config.webhookSecrets, raw, c.req.header("x-hub-signature-256")))) {
-        throw new ApiError(
-          401,
-          "invalid_signature",
-          "X-Hub-Signature-256 does not match the body under any configured webhook secret.",
-        );
-      }
+      // No signature, no read: the body of an unsigned request is never held.
+      const signature = c.req.header("x-hub-signature-256");
+      const raw = await refuseClosing(c, async () => {
+        if (!hasGitHubSignature(signature)) throw invalidSignature();
+        const body = await budget.read(c.req.raw, GITHUB_MAX_BODY_BYTES);
+        try {
+          if (!(await verifyGitHubSignature(svc.config.webhookSecrets, body.bytes, signature))) {
+            throw invalidSignature();
+          }
+          return new TextDecoder().decode(body.bytes);
+        } finally {
+          body.release();
+        }
+      });
       const event = c.req.header("x-github-event");
       const delivery = c.req.header("x-github-delivery");
       if (!event || !delivery || delivery.length > 200 || !/^[a-z_]{1,64}$/.test(event)) {
@@ -296,6 +327,8 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
       if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
         throw new ApiError(400, "malformed_payload", "Webhook body must be a JSON object.");
       }
+      // Signed by GitHub, but still text from outside: the same gate as every request (NUL, surrogates, depth).
+      checkJson(payload);
       if (event === "ping") return c.json({ status: "pong" }, 200);
       const action = typeof payload.action === "string" ? payload.action.slice(0, 64) : null;
       const r = await callJson<{ process: boolean; state: string }>(svc.db, "coord.receive_webhook", [
@@ -327,20 +360,27 @@ export function webhookRoutes(svc: VerificationService, defer: Defer) {
       }
       const resultId = c.req.param("resultId");
       if (!z.uuid().safeParse(resultId).success) throw new ApiError(404, "not_found", "No such verification result.");
-      const raw = await c.req.text();
       const headers = {
         "webhook-id": c.req.header("webhook-id") ?? "",
         "webhook-timestamp": c.req.header("webhook-timestamp") ?? "",
         "webhook-signature": c.req.header("webhook-signature") ?? "",
       };
-      const check = await verifyCallback(svc.config.callbackSecret, resultId, raw, headers);
-      if (!check.ok) {
-        throw new ApiError(
-          401,
-          "invalid_signature",
-          `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`,
-        );
-      }
+      const secret = svc.config.callbackSecret;
+      const check = await refuseClosing(c, async () => {
+        const body = await budget.read(c.req.raw, callbackMaxBytes);
+        const raw = new TextDecoder().decode(body.bytes);
+        body.release();
+        const check = await verifyCallback(secret, resultId, raw, headers);
+        if (!check.ok) {
+          throw new ApiError(
+            401,
+            "invalid_signature",
+            `Callback refused: ${check.reason}. Sign with the result's key (Standard Webhooks) within 5 minutes.`,
+          );
+        }
+        return check;
+      });
+      checkJson(check.body);
       const parsed = CallbackBody.safeParse(check.body);
       if (!parsed.success) {
         const field = parsed.error.issues[0]!;

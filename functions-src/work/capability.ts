@@ -3,6 +3,7 @@ import { defineCapability } from "../ops/capability.ts";
 import { callJson } from "../db/port.ts";
 import { callOp } from "../ops/call.ts";
 import { defineOperation } from "../ops/operation.ts";
+import { Cursor, decodeCursor, encodeCursor, NextCursor } from "../ops/paging.ts";
 import {
   ClaimInput,
   Completion,
@@ -16,7 +17,7 @@ import {
   TaskSummary,
   TaskType,
 } from "./schemas.ts";
-import { workRefusals } from "./refusals.ts";
+import { workConstraints, workRefusals } from "./refusals.ts";
 import { claimWork, completeTask, completeTasks, submitTasks } from "./service.ts";
 
 function submittedLine(t: z.output<typeof SubmittedTask>): string {
@@ -162,7 +163,12 @@ export const cancelWork = defineOperation({
   title: "Cancel work",
   description: "Cancel a pending or claimed task you submitted; tasks depending on it fail.",
   input: z.object({ task_id: TaskId, reason: z.string().max(500).optional() }),
-  output: z.object({ task_id: z.string(), status: z.string(), dependents_failed: z.number().int() }),
+  output: z.object({
+    task_id: z.string(),
+    status: z.string(),
+    dependents_failed: z.number().int(),
+    replayed: z.boolean().optional().describe("It was cancelled already: nothing changed"),
+  }),
   hints: { destructiveHint: true, idempotentHint: false },
   http: { method: "POST", path: "/work/tasks/:task_id/cancel" },
   run: (ctx, input) =>
@@ -196,24 +202,36 @@ export const inspectWork = defineOperation({
 
 const Status = z.enum(["pending", "claimed", "completed", "failed", "cancelled"]);
 
+/** What a list_work cursor holds: the last row's sort key [rank, created_at, id] (SQL checks the values). */
+const TaskCursor = z.tuple([z.number().int(), z.string().max(64), z.string().max(64)]);
+
 /** Bounded listing by status, type and submitter. */
 export const listWork = defineOperation({
   name: "list_work",
   title: "List work",
-  description: "Task summaries by status, type or submitter (at most 200).",
+  description: "Task summaries by status, type or submitter, a page at a time (at most 200).",
   input: z.object({
     status: Status.optional(),
     task_type: TaskType.optional(),
     submitted_by: z.string().min(1).max(128).optional(),
     limit: z.number().int().min(1).max(LIMITS.listMax).default(50),
+    cursor: Cursor.optional(),
   }),
-  output: z.object({ tasks: z.array(TaskSummary) }),
+  output: z.object({ tasks: z.array(TaskSummary), next_cursor: NextCursor }),
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "GET", path: "/work/tasks" },
   tool: false,
-  run: (ctx, i) =>
-    callJson(ctx.db, "coord.list_tasks", [i.status ?? null, i.task_type ?? null, i.submitted_by ?? null, i.limit]),
-  summarize: (o) => `${o.tasks.length} tasks`,
+  run: async (ctx, i) => {
+    const after = decodeCursor(i.cursor, TaskCursor);
+    const r = await callOp<{ tasks: Array<z.output<typeof TaskSummary>>; next_cursor: unknown }>(
+      ctx.db,
+      "coord.list_tasks",
+      [i.status ?? null, i.task_type ?? null, i.submitted_by ?? null, i.limit, after],
+      workRefusals,
+    );
+    return { tasks: r.tasks, next_cursor: encodeCursor(r.next_cursor) };
+  },
+  summarize: (o) => `${o.tasks.length} tasks${o.next_cursor ? " (more: pass next_cursor)" : ""}`,
 });
 
 /** Queue depth for monitoring. */
@@ -238,6 +256,7 @@ export const workDepth = defineOperation({
 
 export const workCapability = defineCapability({
   name: "work",
+  constraints: workConstraints,
   // Claims and heartbeats reap too; this covers a queue nobody is touching.
   maintenance: (deps) => callJson(deps.db, "coord.reap_tasks"),
   operations: [

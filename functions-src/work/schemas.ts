@@ -132,6 +132,12 @@ export const ClaimInput = z.object({
   limit: z.number().int().min(1).max(LIMITS.claimBatch).default(1),
   wait_seconds: z.number().int().min(0).max(LIMITS.waitSeconds).default(0),
   lease_seconds: z.number().int().min(10).max(3600).default(600),
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("Same key again → the tasks that claim took (safe to retry)"),
 });
 
 export const Completion = z.object({

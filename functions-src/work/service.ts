@@ -2,6 +2,7 @@
 import type { z } from "zod";
 import { armWait } from "../db/wakeup.ts";
 import { callOp, refusalError, refusalOf } from "../ops/call.ts";
+import { quotaCap } from "../ops/quotas.ts";
 import type { OpContext } from "../types.ts";
 import { workRefusals } from "./refusals.ts";
 import type { ClaimInput, Completion, CompletionResult, SubmittedTask, Task, TaskSpec } from "./schemas.ts";
@@ -19,7 +20,7 @@ export async function submitTasks(
   const r = await callOp<{ tasks: Array<z.output<typeof SubmittedTask>> }>(
     ctx.db,
     "coord.submit_tasks",
-    [ctx.identity.agentId, ctx.identity.sessionId, specs],
+    [ctx.identity.agentId, ctx.identity.sessionId, specs, quotaCap(ctx, ctx.config.quotas.pendingTasks)],
     workRefusals,
   );
   return r.tasks;
@@ -37,6 +38,8 @@ async function claimOnce(ctx: OpContext, input: z.output<typeof ClaimInput>) {
       input.capabilities ?? null,
       input.limit,
       input.lease_seconds,
+      ctx.identity.bound,
+      input.idempotency_key ?? null,
     ],
     workRefusals,
   );

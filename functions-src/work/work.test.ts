@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { adminHeaders, agentHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
+import { adminHeaders, agentHeaders, BOUND_AGENT, boundHeaders, forEachDatabase, testApp } from "../../test/helpers.ts";
 
 /** Each test uses its own task types, so tasks left by one test are never claimed by another. */
 let seq = 0;
@@ -280,7 +280,9 @@ forEachDatabase("work queue", (get) => {
     const type = uniqueType("elig");
     const review = (await submit("author", { task_type: type, exclude_submitter: true })).body.id;
     expect((await claim("author", { task_types: [type] })).body.tasks).toEqual([]);
-    expect((await claim("reviewer", { task_types: [type] })).body.tasks[0].id).toBe(review);
+    // A review needs a reviewer whose id is bound to its key: with the shared key, anyone could claim it as "reviewer".
+    expect((await claim("reviewer", { task_types: [type] })).body.tasks).toEqual([]);
+    expect((await claim(BOUND_AGENT, { task_types: [type] }, boundHeaders())).body.tasks[0].id).toBe(review);
     const typed = (
       await submit("orch", { task_type: type, required_agent_type: "codex", required_capabilities: ["rust", "gpu"] })
     ).body.id;
@@ -320,8 +322,10 @@ forEachDatabase("work queue", (get) => {
       body: "{}",
     });
     expect(admin.status).toBe(200);
+    // Cancelling again (a retry) answers the state asked for and changes nothing.
     const again = await call("POST", `/work/tasks/${other}/cancel`, "orch", {});
-    expect(again.body.error.code).toBe("cancelled");
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ task_id: other, status: "cancelled", dependents_failed: 0, replayed: true });
   });
 
   it("batch completion answers per item in the caller's order", async () => {
@@ -329,12 +333,15 @@ forEachDatabase("work queue", (get) => {
     for (let i = 0; i < 4; i++) await submit("orch", { task_type: type });
     const tasks = (await claim("w", { task_types: [type], limit: 4 })).body.tasks;
     const items = tasks.map((t: any) => ({ task_id: t.id, claim_token: t.claim_token, success: true })).reverse();
+    // The same report again (a retry) is answered with the state it left; without the token it cannot be told apart.
     items.push({ task_id: tasks[0].id, claim_token: tasks[0].claim_token, success: true });
+    items.push({ task_id: tasks[1].id, success: true });
     const r = await call("POST", "/work/complete", "w", { completions: items });
     expect(r.status).toBe(200);
     expect(r.body.results.map((x: any) => x.task_id)).toEqual(items.map((x: any) => x.task_id));
     expect(r.body.results.slice(0, 4).every((x: any) => x.ok)).toBe(true);
-    expect(r.body.results[4]).toMatchObject({ ok: false, code: "already_completed" });
+    expect(r.body.results[4]).toMatchObject({ ok: true, status: "completed", replayed: true });
+    expect(r.body.results[5]).toMatchObject({ ok: false, code: "already_completed" });
   });
 
   it("list and depth are bounded and per status and type", async () => {

@@ -249,6 +249,11 @@ export async function startServer(
       COORDINATION_ADMIN_KEYS: BENCH_ADMIN_KEY,
       DATABASE_URL: kind === "postgres" ? databaseUrl! : "",
       DATABASE_POOL_SIZE: "32",
+      // A benchmark is one agent flooding on purpose: the per-agent caps would measure themselves.
+      COORDINATOR_REQUEST_RATE: "0",
+      COORDINATOR_MEMORY_RATE: "0",
+      COORDINATOR_MAX_HELD_LOCKS: "0",
+      COORDINATOR_MAX_PENDING_TASKS: "0",
       ...(dataDir ? { COORDINATOR_DATA_DIR: dataDir } : {}),
       ...env,
     },

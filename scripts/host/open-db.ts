@@ -28,7 +28,12 @@ export function redactUrl(url: string): string {
 export async function openDatabase(database: DatabaseConfig): Promise<OpenedDb> {
   if (database.url) {
     return {
-      db: createPostgresDb(database.url, { max: database.poolSize, prepare: database.prepare }),
+      db: createPostgresDb(database.url, {
+        max: database.poolSize,
+        prepare: database.prepare,
+        connectTimeout: database.connectTimeoutSeconds,
+        statementTimeoutMs: database.statementTimeoutMs,
+      }),
       location: redactUrl(database.url),
     };
   }

@@ -47,6 +47,8 @@ export type WhoamiOutput = {
   session_id: string | null;
   scope: "agent" | "admin";
   trust_level: number;
+  /** The agent id is the key's own: trust and reviews count it */
+  bound: boolean;
 };
 
 /** Arguments of `create_api_key` (POST /keys). */
@@ -62,6 +64,8 @@ export type CreateApiKeyInput = {
   trust_level?: number;
   /** What the key is for, shown in listings */
   label?: string;
+  /** When the key stops working (401 key_expired) and frees its agent id; default never */
+  expires_at?: string;
 };
 
 /** Answer of `create_api_key`. */
@@ -74,6 +78,7 @@ export type CreateApiKeyOutput = {
   scope: "agent" | "admin";
   trust_level: number;
   label: string | null;
+  expires_at: string | null;
 };
 
 /** Arguments of `list_api_keys` (GET /keys). */
@@ -93,7 +98,9 @@ export type ListApiKeysOutput = {
     label: string | null;
     created_at: string;
     last_used_at: string | null;
+    expires_at: string | null;
     revoked: boolean;
+    expired: boolean;
   }>;
 };
 
@@ -185,6 +192,8 @@ export type CheckLocksInput = {
   file_paths?: Array<string>;
   /** @default 100 */
   limit?: number;
+  /** next_cursor of the previous page */
+  cursor?: string;
 };
 
 /** Answer of `check_locks`. */
@@ -200,6 +209,8 @@ export type CheckLocksOutput = {
     expires_at: string;
   }>;
   truncated: boolean;
+  /** Pass as cursor for the next page; null on the last page */
+  next_cursor: string | null;
   now: string;
 };
 
@@ -349,6 +360,8 @@ export type GetWorkInput = {
   wait_seconds?: number;
   /** @default 600 */
   lease_seconds?: number;
+  /** Same key again → the tasks that claim took (safe to retry) */
+  idempotency_key?: string;
 };
 
 /** Answer of `get_work`. */
@@ -452,6 +465,8 @@ export type CancelWorkOutput = {
   task_id: string;
   status: string;
   dependents_failed: number;
+  /** It was cancelled already: nothing changed */
+  replayed?: boolean;
 };
 
 /** Arguments of `inspect_work` (GET /work/tasks/:task_id). */
@@ -487,6 +502,8 @@ export type ListWorkInput = {
   submitted_by?: string;
   /** @default 50 */
   limit?: number;
+  /** next_cursor of the previous page */
+  cursor?: string;
 };
 
 /** Answer of `list_work`. */
@@ -499,6 +516,8 @@ export type ListWorkOutput = {
     task_description: string;
     [key: string]: unknown;
   }>;
+  /** Pass as cursor for the next page; null on the last page */
+  next_cursor: string | null;
 };
 
 /** Arguments of `work_queue_depth` (GET /work/depth). */
@@ -664,6 +683,8 @@ export type ReportSkillOutcomeInput = {
   outcome: "success" | "failure" | "partial";
   /** Repository the memory belongs to */
   repo?: string;
+  /** Same key from the same agent → counted once (safe to retry) */
+  idempotency_key?: string;
 };
 
 /** Answer of `report_skill_outcome`. */
@@ -673,6 +694,8 @@ export type ReportSkillOutcomeOutput = {
   successes: number;
   failures: number;
   success_rate: number;
+  /** Already counted under this idempotency_key */
+  deduplicated?: boolean;
 };
 
 /** Arguments of `memory_retention` (POST /memory/retention). */
@@ -685,6 +708,30 @@ export type MemoryRetentionInput = {
 export type MemoryRetentionOutput = {
   archived: number;
   age_days: number;
+};
+
+/** Arguments of `list_memories` (GET /memory). */
+export type ListMemoriesInput = {
+  layer?: "episodic" | "procedural";
+  /** Repository the memory belongs to */
+  repo?: string;
+  /** @default 50 */
+  limit?: number;
+  /** next_cursor of the previous page */
+  cursor?: string;
+};
+
+/** Answer of `list_memories`. */
+export type ListMemoriesOutput = {
+  memories: Array<{
+    id: number;
+    layer: string;
+    summary: string;
+    agent_id: string;
+    [key: string]: unknown;
+  }>;
+  /** Pass as cursor for the next page; null on the last page */
+  next_cursor: string | null;
 };
 
 /** Arguments of `submit_changes` (POST /webhook/agent). */
@@ -920,10 +967,14 @@ export type ReviewChangesetOutput = {
 export type ListApprovalsInput = {
   /** @default 50 */
   limit?: number;
+  /** next_cursor of the previous page */
+  cursor?: string;
 };
 
 /** Answer of `list_approvals`. */
 export type ListApprovalsOutput = {
+  /** Pass as cursor for the next page; null on the last page */
+  next_cursor: string | null;
   approvals: Array<{
     changeset_id: string;
     repo: string;
@@ -967,7 +1018,7 @@ export const OPERATIONS = {
   sweep_locks: { method: "POST", path: "/locks/sweep", retry: "always" },
   submit_work: { method: "POST", path: "/work/tasks", retry: "key" },
   submit_work_batch: { method: "POST", path: "/work/tasks/batch", retry: "key" },
-  get_work: { method: "POST", path: "/work/claim", retry: "never" },
+  get_work: { method: "POST", path: "/work/claim", retry: "key" },
   complete_work: { method: "POST", path: "/work/tasks/:task_id/complete", retry: "never" },
   complete_work_batch: { method: "POST", path: "/work/complete", retry: "never" },
   renew_work: { method: "POST", path: "/work/tasks/:task_id/renew", retry: "always" },
@@ -979,8 +1030,9 @@ export const OPERATIONS = {
   recall: { method: "POST", path: "/memory/recall", retry: "always" },
   memory_details: { method: "GET", path: "/memory/details", retry: "never" },
   get_context: { method: "GET", path: "/memory/context", retry: "always" },
-  report_skill_outcome: { method: "POST", path: "/memory/skills/outcome", retry: "never" },
+  report_skill_outcome: { method: "POST", path: "/memory/skills/outcome", retry: "key" },
   memory_retention: { method: "POST", path: "/memory/retention", retry: "always" },
+  list_memories: { method: "GET", path: "/memory", retry: "always" },
   submit_changes: { method: "POST", path: "/webhook/agent", retry: "always" },
   verification_status: { method: "GET", path: "/changesets/:id", retry: "always" },
   review_changeset: { method: "POST", path: "/changesets/:id/review", retry: "never" },
@@ -1021,6 +1073,7 @@ export interface OperationTypes {
   get_context: { input: GetContextInput; output: GetContextOutput };
   report_skill_outcome: { input: ReportSkillOutcomeInput; output: ReportSkillOutcomeOutput };
   memory_retention: { input: MemoryRetentionInput; output: MemoryRetentionOutput };
+  list_memories: { input: ListMemoriesInput; output: ListMemoriesOutput };
   submit_changes: { input: SubmitChangesInput; output: SubmitChangesOutput };
   verification_status: { input: VerificationStatusInput; output: VerificationStatusOutput };
   review_changeset: { input: ReviewChangesetInput; output: ReviewChangesetOutput };
@@ -1150,7 +1203,7 @@ export abstract class OperationMethods {
 
   /**
    * Claim the most urgent ready task (or up to limit). Keep the claim_token for complete_work; the lease renews with your session heartbeat.
-   * `POST /work/claim` · MCP tool `get_work` · access: agent · retried: never
+   * `POST /work/claim` · MCP tool `get_work` · access: agent · retried: key
    */
   getWork(args: GetWorkInput = {}, options?: CallOptions): Promise<GetWorkOutput> {
     return this.call("get_work", args, options);
@@ -1197,7 +1250,7 @@ export abstract class OperationMethods {
   }
 
   /**
-   * Task summaries by status, type or submitter (at most 200).
+   * Task summaries by status, type or submitter, a page at a time (at most 200).
    * `GET /work/tasks` (REST only) · access: agent · retried: always
    */
   listWork(args: ListWorkInput = {}, options?: CallOptions): Promise<ListWorkOutput> {
@@ -1246,7 +1299,7 @@ export abstract class OperationMethods {
 
   /**
    * Report success, failure or partial after using a procedural skill; failing skills rank lower.
-   * `POST /memory/skills/outcome` · MCP tool `report_skill_outcome` · access: agent · retried: never
+   * `POST /memory/skills/outcome` · MCP tool `report_skill_outcome` · access: agent · retried: key
    */
   reportSkillOutcome(args: ReportSkillOutcomeInput, options?: CallOptions): Promise<ReportSkillOutcomeOutput> {
     return this.call("report_skill_outcome", args, options);
@@ -1258,6 +1311,14 @@ export abstract class OperationMethods {
    */
   memoryRetention(args: MemoryRetentionInput = {}, options?: CallOptions): Promise<MemoryRetentionOutput> {
     return this.call("memory_retention", args, options);
+  }
+
+  /**
+   * Episodic and procedural memories you may see, newest first, a page at a time.
+   * `GET /memory` (REST only) · access: agent · retried: always
+   */
+  listMemories(args: ListMemoriesInput = {}, options?: CallOptions): Promise<ListMemoriesOutput> {
+    return this.call("list_memories", args, options);
   }
 
   /**

@@ -10,12 +10,17 @@ import { createLogger } from "../../../functions-src/http/log.ts";
 
 try {
   const config = loadConfig(Deno.env.toObject(), EDGE_DEFAULTS);
-  const { url, poolSize, prepare } = config.database;
+  const { url, poolSize, prepare, connectTimeoutSeconds, statementTimeoutMs } = config.database;
   if (!url) throw new ConfigError("set SUPABASE_DB_URL (on Supabase it is provided) or DATABASE_URL");
   const log = createLogger(config.logLevel);
   if (config.apiKeys.length === 0)
     log.warn("no COORDINATION_API_KEYS set: only keys stored in the database are accepted");
-  const db = createPostgresDb(url, { prepare, max: poolSize });
+  const db = createPostgresDb(url, {
+    prepare,
+    max: poolSize,
+    connectTimeout: connectTimeoutSeconds,
+    statementTimeoutMs,
+  });
   const app = createApp({ db, config, log });
   Deno.serve(
     { port: config.port, hostname: config.hostname, onListen: ({ port }) => log.info("listening", { port }) },

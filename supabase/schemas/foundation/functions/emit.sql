@@ -3,9 +3,14 @@ returns void
 language plpgsql
 set search_path = ''
 as $$
+declare
+  -- Set (transaction-local) by the app when an admin key acts: the event says who really did it.
+  v_actor text := nullif(current_setting('coord.actor', true), '');
 begin
   insert into coord.events (kind, agent_id, session_id, subject, data)
-  values (p_kind, p_agent_id, p_session_id, p_subject, coalesce(p_data, '{}'::jsonb));
+  values (p_kind, p_agent_id, p_session_id, p_subject,
+          coalesce(p_data, '{}'::jsonb) || case when v_actor is null then '{}'::jsonb
+                                                else jsonb_build_object('acted_by', v_actor) end);
   -- One channel per capability (coord_lock, coord_task, ...). The payload stays small: NOTIFY caps it at 8000 bytes.
   perform pg_notify(
     'coord_' || split_part(p_kind, '.', 1),
@@ -15,4 +20,5 @@ end;
 $$;
 comment on function coord.emit(text, text, text, text, jsonb) is
   'Records one event and announces it with pg_notify on channel coord_<capability>. Called inside the '
-  'transaction of the change it describes, so the event exists exactly when the change does.';
+  'transaction of the change it describes, so the event exists exactly when the change does. When an admin key acts '
+  '(setting coord.actor), data.acted_by names it.';

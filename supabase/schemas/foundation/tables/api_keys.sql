@@ -9,10 +9,15 @@ create table coord.api_keys (
   label        text,
   created_at   timestamptz not null default now(),
   last_used_at timestamptz,
-  revoked_at   timestamptz
+  revoked_at   timestamptz,
+  expires_at   timestamptz
 );
 comment on table coord.api_keys is
   'API keys stored as SHA-256 hex digests. scope agent: bound to agent_id. scope admin: may act as any agent and '
-  'perform operator actions (force-release, approvals). key_prefix identifies a key in listings without revealing it.';
+  'perform operator actions (force-release, approvals). key_prefix identifies a key in listings without revealing it. '
+  'A key past expires_at (when set) is refused like a revoked one. The agent_id of every active key is reserved: '
+  'no other agent key may act as it (coord.admit_agent).';
+-- Reservation checks look up active keys by agent id.
+create index api_keys_agent_idx on coord.api_keys (agent_id) where revoked_at is null;
 
 alter table coord.api_keys enable row level security;

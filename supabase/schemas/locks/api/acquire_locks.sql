@@ -1,5 +1,5 @@
 create function coord.acquire_locks(p_repo text, p_agent_id text, p_session_id text, p_keys text[],
-                                    p_reason text, p_ttl_seconds int)
+                                    p_reason text, p_ttl_seconds int, p_max_held int default null)
 returns jsonb
 language plpgsql
 security definer
@@ -13,6 +13,7 @@ declare
   v_bad text;
   v_expires timestamptz;
   gone coord.locks;
+  v_held int;
   r record;
 begin
   select array_agg(distinct k order by k) into v_keys from unnest(p_keys) as k;
@@ -25,6 +26,16 @@ begin
   end if;
   if p_ttl_seconds is null or p_ttl_seconds not between 60 and 28800 then
     return coord.refusal('invalid_input', jsonb_build_object('message', 'ttl must be 1 to 480 minutes'));
+  end if;
+  -- Quota (null for admins): live locks held elsewhere plus these keys. Counted before the advisory locks, so
+  -- concurrent acquires of one agent may pass it together: the cap bounds an agent, it is not a fencing rule.
+  if p_max_held is not null then
+    select count(*) into v_held from coord.locks
+     where agent_id = p_agent_id and expires_at > now() and not (repo = p_repo and key = any(v_keys));
+    if v_held + cardinality(v_keys) > p_max_held then
+      return coord.refusal('quota_exceeded', jsonb_build_object('limit', 'held_locks', 'max', p_max_held,
+                                                                'held', v_held, 'requested', cardinality(v_keys)));
+    end if;
   end if;
 
   -- Before any advisory lock: two first acquires in a new repo wait on each other here, never in a cycle.
@@ -90,10 +101,11 @@ begin
   return jsonb_build_object('repo', p_repo, 'locks', v_locks);
 end;
 $$;
-comment on function coord.acquire_locks(text, text, text, text[], text, int) is
+comment on function coord.acquire_locks(text, text, text, text[], text, int, int) is
   'All-or-nothing acquire of up to 50 keys for an agent (and its session lease). Answers {repo, locks:[{key, token, '
   'expires_at, refreshed}]} or refuses lock_conflict with conflicts:[live overlapping locks of other agents, with '
   'holder liveness] and now. '
   'Re-acquiring an own lock refreshes it and keeps its token; a new grant takes a new fencing token. '
   'Sweeps expired rows it covers. Deadlock-free under any concurrency (see coord.lock_guard). Under a heartbeating '
-  'session the expiry is capped at the session''s live_until; each conflict names its holder''s liveness.';
+  'session the expiry is capped at the session''s live_until; each conflict names its holder''s liveness. With '
+  'p_max_held, refuses quota_exceeded when the agent would hold more live locks than that.';

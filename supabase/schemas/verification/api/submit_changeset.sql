@@ -37,13 +37,18 @@ begin
 
   -- Trust: raise by one, or lower by at most one, never below the floor of the matched policies.
   v_trust := coord.verification_trust_of(p->>'agent_id');
+  -- An unbound submitter could be anyone using that name: no tier lowered for trust it did not earn itself.
+  if not coalesce((p->>'agent_bound')::boolean, true) then
+    v_trust := v_trust || jsonb_build_object('adjustment', greatest(0, (v_trust->>'adjustment')::int), 'unbound', true);
+  end if;
   v_tier := coord.verification_final_tier(v_base, v_floor, (v_trust->>'adjustment')::int);
   v_required := array(select generate_series(0, v_tier));
 
-  insert into coord.changesets (source, repo, branch, commit_sha, agent_id, session_id, task_id, lock_tokens,
+  insert into coord.changesets (source, repo, branch, commit_sha, agent_id, agent_bound, session_id, task_id, lock_tokens,
                                 file_count, files, base_tier, floor_tier, tier, required_tiers, decision,
                                 installation_id, pr_number)
-  values (p->>'source', p->>'repo', p->>'branch', p->>'commit_sha', p->>'agent_id', p->>'session_id', p->>'task_id',
+  values (p->>'source', p->>'repo', p->>'branch', p->>'commit_sha', p->>'agent_id',
+          coalesce((p->>'agent_bound')::boolean, true), p->>'session_id', p->>'task_id',
           coalesce(p->'lock_tokens', '[]'::jsonb), (p->>'file_count')::int, coalesce(p->'files', '[]'::jsonb),
           v_base, v_floor, v_tier, v_required,
           jsonb_build_object(
@@ -94,12 +99,12 @@ begin
       values (v_id, t, v_exec, 'pending')
       returning id into v_rid;
       if v_exec = 'queue' then
-        if to_regprocedure('coord.submit_tasks(text,text,jsonb)') is null then
+        if to_regprocedure('coord.submit_tasks(text,text,jsonb,integer)') is null then
           update coord.verification_results set executor = 'unconfigured',
                  summary = 'the work queue is not installed: no runner can take this tier' where id = v_rid;
         else
           perform coord.touch_agent('verification-gateway', 'gateway', null);
-          execute 'select coord.submit_tasks($1, $2, $3)' into v_task using 'verification-gateway', null::text,
+          execute 'select coord.submit_tasks($1, $2, $3, null)' into v_task using 'verification-gateway', null::text,
             jsonb_build_array(jsonb_build_object(
               'task_type', case t when 1 then 'verify:unit' when 2 then 'verify:integration' else 'verify:system' end,
               'task_description', format('Verify %s@%s (tier %s) and report {"passed", "commit_sha", "summary"}',
@@ -126,7 +131,7 @@ begin
   -- A revert penalises the agent whose change was reverted.
   if p->>'reverts_commit' is not null then
     select * into v_reverted from coord.changesets where repo = p->>'repo' and commit_sha = p->>'reverts_commit';
-    if found then
+    if found and v_reverted.agent_bound then
       perform coord.verification_trust_record(v_reverted.agent_id, 'revert');
     end if;
   end if;

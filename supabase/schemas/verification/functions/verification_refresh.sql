@@ -23,7 +23,9 @@ begin
     update coord.changesets set state = v_state, version = version + 1, updated_at = now() where id = p_id;
     perform coord.emit('verification.' || v_state, c.agent_id, c.session_id, p_id::text,
                        jsonb_build_object('repo', c.repo, 'commit_sha', c.commit_sha, 'tier', c.tier));
-    if v_state = 'verified' then
+    if not c.agent_bound then
+      null; -- trust counts only identities bound to a key (see coord.changesets.agent_bound)
+    elsif v_state = 'verified' then
       perform coord.verification_trust_record(c.agent_id, 'pass');
     elsif v_state = 'failed' then
       -- A failure on a branch whose previous changeset by this agent was verified is a regression.

@@ -33,13 +33,16 @@ create table coord.changesets (
   created_at      timestamptz not null default now(),
   updated_at      timestamptz not null default now(),
   fencing         jsonb,
+  -- Whether agent_id was bound to the submitter's key (or vouched for by GitHub): only then does it earn trust.
+  agent_bound     boolean not null default true,
   unique (repo, commit_sha)
 );
 comment on table coord.changesets is
   'One change to verify, per repository commit: who submitted it, its files, the routing decision (matched policies, '
   'trust arithmetic), the required tiers and the resulting state. version counts state changes so the GitHub check '
   'run can be brought up to date (check_synced_version). fencing is the evidence from the lock-token trailers of the '
-  'commits seen for it (coord.verification_fencing); null when no commit was seen.';
+  'commits seen for it (coord.verification_fencing); null when no commit was seen. agent_bound false: submitted under '
+  'an unbound key, so the agent id may be anyone''s; such changesets neither earn nor spend trust.';
 create index changesets_agent_idx on coord.changesets (agent_id, created_at desc);
 create index changesets_unsynced_idx on coord.changesets (id) where check_synced_version < version;
 

@@ -16,9 +16,12 @@ begin
   if t.submitted_by <> p_agent_id and not p_is_admin then
     return coord.refusal('not_submitter', jsonb_build_object('task_id', t.id, 'submitted_by', t.submitted_by));
   end if;
-  if t.status in ('completed', 'failed', 'cancelled') then
-    return coord.refusal(case when t.status = 'cancelled' then 'cancelled' else 'already_completed' end,
-                         jsonb_build_object('task_id', t.id, 'status', t.status));
+  if t.status = 'cancelled' then
+    -- Cancelled already (by this call's first attempt, or anyone): the state asked for; a retry changes nothing.
+    return jsonb_build_object('task_id', t.id, 'status', t.status, 'dependents_failed', 0, 'replayed', true);
+  end if;
+  if t.status in ('completed', 'failed') then
+    return coord.refusal('already_completed', jsonb_build_object('task_id', t.id, 'status', t.status));
   end if;
   v_session := t.claimed_session;
   update coord.tasks set status = 'cancelled', error_message = left(coalesce(p_reason, 'cancelled by ' || p_agent_id), 2000),
@@ -38,4 +41,4 @@ end;
 $$;
 comment on function coord.cancel_task(text, boolean, uuid, text) is
   'Cancels a pending or claimed task (its submitter, or an admin). A claimant''s later completion is refused '
-  '(cancelled); waiting dependents fail naming this task.';
+  '(cancelled); waiting dependents fail naming this task. Cancelling a cancelled task answers its state (replayed).';

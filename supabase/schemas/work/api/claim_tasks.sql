@@ -1,5 +1,6 @@
 create function coord.claim_tasks(p_agent_id text, p_session_id text, p_agent_type text, p_task_types text[],
-                                  p_capabilities text[], p_limit int, p_lease_seconds int)
+                                  p_capabilities text[], p_limit int, p_lease_seconds int,
+                                  p_bound boolean default true, p_idempotency_key text default null)
 returns jsonb
 language plpgsql
 security definer
@@ -12,6 +13,15 @@ declare
   v_lease_end timestamptz;
   r coord.tasks;
 begin
+  -- A claim sent again with its idempotency key (a retry after an unknown outcome): the tasks it took, still held.
+  if p_idempotency_key is not null then
+    select coalesce(jsonb_agg(coord.task_json(t) order by t.priority, t.created_at), '[]'::jsonb) into v_out
+      from coord.tasks t
+     where t.claimed_by = p_agent_id and t.claim_key = p_idempotency_key and t.status = 'claimed';
+    if jsonb_array_length(v_out) > 0 then
+      return jsonb_build_object('tasks', v_out, 'replayed', true);
+    end if;
+  end if;
   -- Claims are the queue's clock: sessions that stopped heartbeating are declared dead (their claims come back with
   -- the cause) and expired leases and missed deadlines reaped, before looking for work. Neither ever waits.
   perform coord.expire_sessions(20);
@@ -28,7 +38,7 @@ begin
          and (t.deadline is null or t.deadline > now())
          and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
          and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
-         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
        order by t.priority, t.created_at
        limit v_limit
        for update skip locked) c;
@@ -40,7 +50,7 @@ begin
          and t.task_type = any(p_task_types)
          and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
          and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
-         and not (t.exclude_submitter and t.submitted_by = p_agent_id)
+         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
        order by t.priority, t.created_at
        limit v_limit
        for update skip locked) c;
@@ -53,6 +63,7 @@ begin
     update coord.tasks t
        set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
            claim_token = coord.next_fencing_token(), claimed_at = now(), attempts = t.attempts + 1,
+           claim_key = p_idempotency_key,
            lease_seconds = coalesce(p_lease_seconds, 600),
            lease_expires_at = v_lease_end, updated_at = now()
      where t.id = any(v_ids)
@@ -68,9 +79,11 @@ begin
   return jsonb_build_object('tasks', (select jsonb_agg(e order by (e->>'priority')::int, e->>'created_at') from jsonb_array_elements(v_out) e));
 end;
 $$;
-comment on function coord.claim_tasks(text, text, text, text[], text[], int, int) is
+comment on function coord.claim_tasks(text, text, text, text[], text[], int, int, boolean, text) is
   'Claims up to p_limit (1..100) ready tasks in one statement: most urgent first, oldest first within a priority, '
   'FOR UPDATE SKIP LOCKED so concurrent claimers never take the same row. Each claim takes a fresh fencing token and '
   'a lease of p_lease_seconds (default 600), capped at the claiming session''s live_until when it heartbeats. Dead '
   'sessions, expired leases and missed deadlines are reaped first. A task that came back carries a handoff (previous '
-  'holder, why, notes, their working memory about it). Answers {tasks:[…]}.';
+  'holder, why, notes, their working memory about it). Answers {tasks:[…]}. A caller whose id is not bound to its key '
+  '(p_bound false) never gets exclude_submitter tasks: it could be anyone. A claim with p_idempotency_key that already '
+  'took tasks (still claimed by the caller) answers them again (replayed).';

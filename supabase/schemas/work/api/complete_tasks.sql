@@ -13,6 +13,7 @@ declare
   v_code text;
   v_out jsonb := '[]'::jsonb;
   v_backoff int;
+  v_replay boolean;
 begin
   -- Items in id order: two batch completions over overlapping ids then lock rows in the same order.
   for it, v_ord in select x, ord from jsonb_array_elements(p_items) with ordinality as e(x, ord)
@@ -20,13 +21,17 @@ begin
     v_id := (it ->> 'task_id')::uuid;
     v_token := (it ->> 'claim_token')::bigint;
     v_code := null;
+    v_replay := false;
     select * into t from coord.tasks where id = v_id for update;
     if not found then
       v_code := 'not_found';
     elsif t.status = 'cancelled' then
       v_code := 'cancelled';
     elsif t.status in ('completed', 'failed') then
-      v_code := 'already_completed';
+      -- Reported again with the token of the claim that finished it: a retry after an unknown outcome. Answer the
+      -- state it left, change nothing.
+      v_replay := v_token is not null and v_token = t.claim_token;
+      v_code := case when v_replay then null else 'already_completed' end;
     elsif t.status = 'pending' then
       v_code := case when t.lease_lost_by = p_agent_id or (v_token is not null and v_token <= t.claim_token)
                      then 'lease_lost' else 'not_claimant' end;
@@ -41,6 +46,12 @@ begin
       v_code := 'lease_lost';
     end if;
 
+    if v_replay then
+      v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'status', t.status,
+        'attempts', t.attempts, 'max_attempts', t.max_attempts, 'not_before', t.not_before, 'claim_token', t.claim_token,
+        'replayed', true));
+      continue;
+    end if;
     if v_code is not null then
       select * into t from coord.tasks where id = v_id;
       v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id) || coord.refusal(v_code,
@@ -91,4 +102,5 @@ comment on function coord.complete_tasks(text, text, jsonb) is
   'claimant, with the current token when given, within the lease. Success completes and unblocks dependents; failure '
   'retries with exponential backoff until max_attempts, then fails the task (dead-letter) and its dependents. Each item '
   'answers (in the caller''s order, with its index) its new state or a refusal {error: {code, …}}: not_found, '
-  'lease_lost, not_claimant, already_completed, cancelled.';
+  'lease_lost, not_claimant, already_completed, cancelled. The same report again with the token of the claim that '
+  'finished the task answers the state it left (replayed: true), so a completion is safe to retry.';

@@ -1,4 +1,4 @@
-create function coord.submit_tasks(p_agent_id text, p_session_id text, p_tasks jsonb)
+create function coord.submit_tasks(p_agent_id text, p_session_id text, p_tasks jsonb, p_max_pending int default null)
 returns jsonb
 language plpgsql
 security definer
@@ -22,9 +22,26 @@ declare
   v_out jsonb := '[]'::jsonb;
   v_status text;
   v_cause record;
+  v_open int;
+  v_new int;
 begin
   if n is null or n = 0 then
     return coord.refusal('invalid_input', jsonb_build_object('message', 'tasks must be a non-empty array'));
+  end if;
+  -- Quota (null for admins and the gateway): open tasks (pending or claimed) this agent submitted, plus the new ones.
+  -- Tasks whose idempotency key already exists are not new, so retrying a stored batch is never refused by it.
+  if p_max_pending is not null then
+    select count(*) into v_new from jsonb_array_elements(p_tasks) x
+     where x ->> 'idempotency_key' is null
+        or not exists (select 1 from coord.tasks t where t.submitted_by = p_agent_id
+                                                     and t.idempotency_key = x ->> 'idempotency_key');
+    if v_new > 0 then
+      select count(*) into v_open from coord.tasks where submitted_by = p_agent_id and status in ('pending', 'claimed');
+      if v_open + v_new > p_max_pending then
+        return coord.refusal('quota_exceeded', jsonb_build_object('limit', 'pending_tasks', 'max', p_max_pending,
+                                                                  'held', v_open, 'requested', v_new));
+      end if;
+    end if;
   end if;
   select array_agg(gen_random_uuid()) into v_ids from generate_series(1, n);
 
@@ -147,9 +164,10 @@ begin
   return jsonb_build_object('tasks', v_out);
 end;
 $$;
-comment on function coord.submit_tasks(text, text, jsonb) is
+comment on function coord.submit_tasks(text, text, jsonb, int) is
   'Submits a batch of tasks atomically. p_tasks: [{task_type, task_description, input_data, priority, depends_on '
   '(task ids, or indexes into this batch), deadline, max_attempts, retry_backoff_seconds, idempotency_key, '
   'required_agent_type, required_capabilities, exclude_submitter}]. Answers {tasks:[{id, status, deduplicated, '
   'pending_deps}]} or {error:{code, message}} (unknown_dependency, invalid_dependency, dependency_cycle) with nothing '
-  'stored. The same idempotency_key from the same submitter returns the existing task, even under concurrent duplicates.';
+  'stored. The same idempotency_key from the same submitter returns the existing task, even under concurrent duplicates. '
+  'With p_max_pending, refuses quota_exceeded when the submitter would have more open tasks than that.';

@@ -40,6 +40,8 @@ create table coord.tasks (
   finished_at           timestamptz,
   handoff               jsonb,
   notes                 jsonb not null default '[]'::jsonb,
+  -- The idempotency key of the claim that took the task (get_work's), so a retried claim finds it again.
+  claim_key             text,
   check ((status = 'claimed') = (claimed_by is not null and lease_expires_at is not null))
 );
 comment on table coord.tasks is
@@ -56,6 +58,8 @@ create index tasks_lease_idx on coord.tasks (lease_expires_at) where status = 'c
 create index tasks_claimant_idx on coord.tasks (claimed_by, claimed_session) where status = 'claimed';
 create index tasks_deadline_idx on coord.tasks (deadline) where status = 'pending' and deadline is not null;
 create index tasks_status_type_idx on coord.tasks (status, task_type);
+-- The pending-task quota counts an agent's open submissions.
+create index tasks_submitter_open_idx on coord.tasks (submitted_by) where status in ('pending', 'claimed');
 create unique index tasks_idempotency_idx on coord.tasks (submitted_by, idempotency_key) where idempotency_key is not null;
 
 alter table coord.tasks enable row level security;
