@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { beforeAll, expect, it } from "vitest";
 import { adminHeaders, agentHeaders, forEachDatabase, testApp } from "./helpers.ts";
+import { CALLBACK_SECRET, WEBHOOK_SECRET } from "./verification.ts";
 import { hostile, invalidInput, type JsonSchema } from "./fuzz/arbitraries.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
@@ -123,7 +124,10 @@ forEachDatabase("fuzz: every operation and tool, invalid inputs", (get) => {
   const counts = new Map<string, number>();
 
   beforeAll(async () => {
-    app = testApp(get().db).app;
+    // Webhooks configured, so their fuzzed inputs meet the signature check (401) rather than a 503 not_configured.
+    app = testApp(get().db, {
+      env: { GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET, VERIFICATION_CALLBACK_SECRET: CALLBACK_SECRET },
+    }).app;
     const doc = (await (await app.request("/openapi.json")).json()) as {
       paths: Record<string, Record<string, any>>;
     };

@@ -38,6 +38,10 @@ const INTERNAL = new Set([
   "verification_results.verification_results_tier_check",
   "webhook_deliveries.webhook_deliveries_source_check",
   "webhook_deliveries.webhook_deliveries_state_check",
+  // Session liveness: written by the SQL functions alone (the timeout comes from the host's validated configuration).
+  "session_notices.session_notices_kind_check",
+  "sessions.sessions_end_cause_check",
+  "sessions.sessions_timeout_seconds_check",
 ]);
 
 const MAPPED = Object.assign({}, ...CAPABILITIES.map((c) => c.constraints ?? {})) as Record<string, unknown>;

@@ -46,6 +46,7 @@ export const memoryConstraints = defineConstraints({
   "memories.memories_event_type_check": { field: "event_type", message: "letters, digits and _.:- only, at most 64" },
   "memories.memories_repo_check": { field: "repo", message: "at most 200 characters" },
   "memories.memories_outcome_check": { field: "outcome", message: "success, failure or partial" },
+  "working_items.working_items_task_id_check": { field: "task_id", message: "at most 128 characters" },
   "memories.memories_visibility_check": { field: "visibility", message: "shared or private" },
   "memories.memories_layer_check": { field: "layer", message: "episodic, working or procedural" },
   "working_items.working_items_content_check": {
