@@ -102,7 +102,7 @@ function unwrap(t: z.ZodType): z.ZodType {
 }
 
 /** Query strings arrive as strings: repeated keys (or comma lists) become arrays where the schema wants one. */
-function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
+export function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, values] of Object.entries(c.req.queries())) {
     const field = schema.shape[k] as z.ZodType | undefined;

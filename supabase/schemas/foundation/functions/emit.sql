@@ -4,6 +4,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  -- The transaction's id first, then the event's: the event feed (coord.follow_events) relies on every event id
+  -- being handed out to a transaction that already had its xid. An insert alone draws the id (nextval) before it
+  -- assigns the xid, so a transaction whose first write is this event would otherwise break that order.
+  perform pg_catalog.pg_current_xact_id();
   insert into coord.events (kind, agent_id, session_id, subject, data)
   values (p_kind, p_agent_id, p_session_id, p_subject, coalesce(p_data, '{}'::jsonb));
   -- One channel per capability (coord_lock, coord_task, ...). The payload stays small: NOTIFY caps it at 8000 bytes.
@@ -15,4 +19,5 @@ end;
 $$;
 comment on function coord.emit(text, text, text, text, jsonb) is
   'Records one event and announces it with pg_notify on channel coord_<capability>. Called inside the '
-  'transaction of the change it describes, so the event exists exactly when the change does.';
+  'transaction of the change it describes, so the event exists exactly when the change does. The only writer of '
+  'coord.events: it assigns the transaction id before the event id, which the event feed''s ordering proof needs.';
