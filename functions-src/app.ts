@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { dashboardCapability } from "./dashboard/capability.ts";
 import { eventsCapability } from "./events/capability.ts";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
@@ -27,6 +28,7 @@ export const CAPABILITIES: readonly Capability[] = [
   memoryCapability,
   verificationCapability,
   eventsCapability,
+  dashboardCapability,
 ];
 
 /** The body-size cap of each request: the app's default, or what a capability declares for one of its routes. */

@@ -40,12 +40,19 @@ interface DbIdentity {
   trust_level: number;
 }
 
+/** What a caller claims besides its key: the identity headers (or, for a dashboard session, what it recorded). */
+export interface Claimed {
+  agentId: string | null;
+  agentType: string | null;
+  sessionId: string | null;
+}
+
 /**
- * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
- * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
- * when the key is bound to another agent. Records the agent and session (presence) on the way.
+ * Resolves a key, by its SHA-256 digest, to an identity: keys from the environment in memory (constant time), keys
+ * from the database with one call that also records the agent. Refuses (401/403/400) like the API does. Built once
+ * per app; the API-key middleware and the dashboard's cookie sessions both use it.
  */
-export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export function keyResolver(deps: AppDeps): (digest: Uint8Array, claimed: Claimed) => Promise<Identity> {
   // Digests of the configured keys, computed once.
   const envKeys: Promise<Array<EnvKey & { digest: Uint8Array }>> = Promise.all(
     deps.config.apiKeys.map(async (k) => ({ ...k, digest: await sha256Bytes(k.key) })),
@@ -65,25 +72,11 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     ]);
   }
 
-  return async (c, next) => {
-    const key = presentedKey(c);
-    if (!key) {
-      throw new ApiError(
-        401,
-        "missing_key",
-        "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.",
-      );
-    }
-    const agentHeader = header(c, "x-agent-id", ID, "agent id");
-    const typeHeader = header(c, "x-agent-type", TYPE, "agent type");
-    const sessionId = header(c, "x-session-id", ID, "session id");
-
-    const digest = await sha256Bytes(key);
+  return async (digest, { agentId: agentHeader, agentType: typeHeader, sessionId }) => {
     // Check every configured key, without stopping at a match, so timing does not tell which entry matched.
     let match: EnvKey | null = null;
     for (const k of await envKeys) if (constantTimeEqual(digest, k.digest) && !match) match = k;
 
-    let identity: Identity;
     if (match) {
       if (match.agentId && agentHeader && agentHeader !== match.agentId) {
         throw new ApiError(
@@ -95,7 +88,7 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       const agentId = agentHeader ?? match.agentId;
       if (!agentId)
         throw new ApiError(400, "missing_agent_id", "Send X-Agent-Id: this key may act as any agent, so name one.");
-      identity = {
+      const identity: Identity = {
         agentId,
         agentType: typeHeader ?? "unknown",
         sessionId,
@@ -103,22 +96,46 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
         trustLevel: DEFAULT_TRUST,
       };
       await touch(identity);
-    } else {
-      const r = await callOp<DbIdentity>(
-        deps.db,
-        "coord.authenticate",
-        [toHex(digest), agentHeader, typeHeader, sessionId],
-        keyRefusals,
-      );
-      identity = {
-        agentId: r.agent_id,
-        agentType: typeHeader ?? "unknown",
-        sessionId,
-        scope: r.scope,
-        trustLevel: r.trust_level,
-      };
+      return identity;
     }
-    c.set("identity", identity);
+    const r = await callOp<DbIdentity>(
+      deps.db,
+      "coord.authenticate",
+      [toHex(digest), agentHeader, typeHeader, sessionId],
+      keyRefusals,
+    );
+    return {
+      agentId: r.agent_id,
+      agentType: typeHeader ?? "unknown",
+      sessionId,
+      scope: r.scope,
+      trustLevel: r.trust_level,
+    };
+  };
+}
+
+/**
+ * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
+ * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
+ * when the key is bound to another agent. Records the agent and session (presence) on the way.
+ */
+export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const resolve = keyResolver(deps);
+  return async (c, next) => {
+    const key = presentedKey(c);
+    if (!key) {
+      throw new ApiError(
+        401,
+        "missing_key",
+        "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.",
+      );
+    }
+    const claimed = {
+      agentId: header(c, "x-agent-id", ID, "agent id"),
+      agentType: header(c, "x-agent-type", TYPE, "agent type"),
+      sessionId: header(c, "x-session-id", ID, "session id"),
+    };
+    c.set("identity", await resolve(await sha256Bytes(key), claimed));
     await next();
   };
 }
