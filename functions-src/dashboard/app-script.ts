@@ -223,10 +223,11 @@ export const APP_JS = String.raw`(function () {
         h("div", null, holds.length ? "holds " + holds.join("; ") : "holds nothing"));
     })));
   }
+  // A directory lock is its own group; a file lock goes under the directory it sits in.
   function dirOf(key) {
-    var k = key.charAt(key.length - 1) === "/" ? key.slice(0, -1) : key;
-    var i = k.lastIndexOf("/");
-    return i < 0 ? "/" : k.slice(0, i + 1);
+    if (key.charAt(key.length - 1) === "/") return key;
+    var i = key.lastIndexOf("/");
+    return i < 0 ? "/" : key.slice(0, i + 1);
   }
   function renderLocks(o) {
     var box = clear($("locks"));

@@ -18,7 +18,7 @@ import type { AppDeps, AppEnv } from "../types.ts";
 import { reviewChangeset } from "../verification/capability.ts";
 import { APP_JS } from "./app-script.ts";
 import { APP_CSS } from "./app-style.ts";
-import { PAGE_HTML } from "./page.ts";
+import { FAVICON_SVG, PAGE_HTML } from "./page.ts";
 import { Overview } from "./schemas.ts";
 import { dashboardAuth } from "./session.ts";
 
@@ -84,6 +84,7 @@ function dashboardRoutes(deps: AppDeps): Hono<AppEnv> {
       .get("/dashboard/", (c) => c.redirect("../dashboard", 308))
       .get("/dashboard/app.js", asset("text/javascript; charset=utf-8", APP_JS))
       .get("/dashboard/app.css", asset("text/css; charset=utf-8", APP_CSS))
+      .get("/dashboard/favicon.svg", asset("image/svg+xml", FAVICON_SVG))
       .get("/dashboard/api/session", async (c) => c.json(await auth.info(c)))
       .post("/dashboard/api/login", requireJson(), async (c) => {
         const input = parseInput(SignIn, await c.req.json().catch(() => ({})));

@@ -79,6 +79,7 @@ forEachDatabase("dashboard", (get) => {
     const served = await js.text();
     expect(served).toBe(APP_JS);
     expect((await app.request("/dashboard/app.css")).headers.get("content-type")).toMatch(/^text\/css/);
+    expect((await app.request("/dashboard/favicon.svg")).headers.get("content-type")).toBe("image/svg+xml");
     const slash = await app.request("/dashboard/");
     expect(slash.status).toBe(308);
     expect(slash.headers.get("location")).toBe("../dashboard");
