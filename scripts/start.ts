@@ -73,6 +73,8 @@ async function main() {
     closing = true;
     say(`${signal}: closing`);
     clearInterval(maintenance);
+    // Open event streams end first (clients resume elsewhere with Last-Event-ID); then the server can close.
+    await app.close();
     server.close();
     await db.close();
     process.exit(0);
