@@ -9,6 +9,7 @@ import { bench as locks } from "./bench/locks.ts";
 import { bench as verification } from "./bench/verification.ts";
 import { bench as work } from "./bench/work.ts";
 import { bench as memory } from "./bench/memory.ts";
+import { bench as events } from "./bench/events.ts";
 
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   foundation,
@@ -16,6 +17,7 @@ const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   work,
   memory,
   verification,
+  events,
 };
 
 async function main() {

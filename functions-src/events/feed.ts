@@ -47,9 +47,10 @@ export interface Subscription {
 const CHANNELS = ["lock", "task", "verification", "session", "memory", "key", "webhook", "checkrun", "dashboard"];
 // Rows per read; a full page is followed by the next read at once.
 const PAGE = 1000;
-// After a read that found events, the next waits this long: under load one read (and one write per stream) carries
-// many events instead of one each. A quiet feed answers the first notice at once.
-const BATCH_WINDOW_MS = 15;
+// After a read that found events, the next waits a little, longer the more it found (10 ms plus 1 ms per event, at most
+// 100 ms): under load one read, and one write per stream, then carries many events instead of a few. A quiet feed
+// answers the first notice at once.
+const batchWindowMs = (found: number) => Math.min(100, 10 + found);
 // While ids above the safe bound exist (transactions still running), look again this soon.
 const PENDING_RETRY_MS = 3;
 const MAX_BACKOFF_MS = 5000;
@@ -200,7 +201,8 @@ export class EventFeed {
           this.#cursor = full ? Number(r.events[r.events.length - 1]!.id) : Number(r.safe);
           this.#fanOut(r.events);
           idle = false;
-          delay = full ? 0 : pending ? PENDING_RETRY_MS : BATCH_WINDOW_MS;
+          // Events flowing: the batch window, even while newer ids are pending; the next read takes them.
+          delay = full ? 0 : batchWindowMs(r.events.length);
         } else if (r.safe !== null) {
           this.#cursor = Math.max(this.#cursor, Number(r.safe));
         }
