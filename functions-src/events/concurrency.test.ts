@@ -25,6 +25,12 @@ describe.runIf(!!DATABASE_URL)("event feed under concurrent commits [postgres]",
     await pg?.drop();
   });
 
+  it("draws event ids one at a time (the bound's argument needs a sequence without a per-session cache)", async () => {
+    const [{ cache }] = await sql<[{ cache: number }]>`
+      select seqcache::int as cache from pg_sequence where seqrelid = 'coord.events_id_seq'::regclass`;
+    expect(cache).toBe(1);
+  });
+
   it("holds back a committed event while an older id's transaction still runs, then delivers both in id order", async () => {
     const feed = new EventFeed(pg.db, silentLog, 200);
     const got: StoredEvent[] = [];
