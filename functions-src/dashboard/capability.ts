@@ -8,8 +8,10 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { callJson } from "../db/port.ts";
-import { eventsState, listEvents, viewerOf } from "../events/capability.ts";
+import { eventsState, viewerOf } from "../events/capability.ts";
+import type { StoredEvent } from "../events/feed.ts";
 import { openEventStream, streamRequest } from "../events/stream.ts";
+import { shape } from "../events/view.ts";
 import { requireJson } from "../http/middleware.ts";
 import { AgentId } from "../identity/agent-id.ts";
 import { defineCapability } from "../ops/capability.ts";
@@ -40,8 +42,23 @@ export const overview = defineOperation({
       viewer.agentId,
       viewer.admin,
     ]);
-    const recent = await invoke(listEvents, ctx, { order: "desc", limit: 30 });
-    return { ...state, events_cursor: cursor, recent_events: recent.events.filter((e) => e.id <= cursor) };
+    const recent = await callJson<{ events: StoredEvent[] }>(ctx.db, "coord.list_events", [
+      viewer.agentId,
+      viewer.admin,
+      null,
+      cursor + 1,
+      null,
+      null,
+      null,
+      null,
+      true,
+      30,
+    ]);
+    return {
+      ...state,
+      events_cursor: cursor,
+      recent_events: recent.events.map((e) => shape({ ...e, id: Number(e.id) }, viewer)),
+    };
   },
   summarize: (o) =>
     `${o.agents.filter((a) => a.alive).length} agents alive, ${o.lock_count} locks, ` +

@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors.ts";
 import { defineCapability } from "../ops/capability.ts";
 import { defineOperation, invoke, parseInput, queryInput } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
+import { decodeBase64, encodeBase64Url } from "../util/bytes.ts";
 import { EventFeed, type StoredEvent } from "./feed.ts";
 import { type EventsState, openEventStream, type Outbox, streamRequest } from "./stream.ts";
 import { EventOut, KindFilter, shape, type Viewer } from "./view.ts";
@@ -21,16 +22,13 @@ const Timestamp = z.iso.datetime({ offset: true });
 
 // The cursor is opaque to clients: the direction and the last id of the page, base64url.
 function encodeCursor(descending: boolean, id: number): string {
-  return btoa(`${descending ? "d" : "a"}${id}`)
-    .replaceAll("=", "")
-    .replaceAll("+", "-")
-    .replaceAll("/", "_");
+  return encodeBase64Url(new TextEncoder().encode(`${descending ? "d" : "a"}${id}`));
 }
 
 function decodeCursor(cursor: string): { descending: boolean; id: number } {
   let text = "";
   try {
-    text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    text = new TextDecoder().decode(decodeBase64(cursor.replaceAll("-", "+").replaceAll("_", "/")));
   } catch {
     // reported below
   }
