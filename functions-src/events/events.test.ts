@@ -213,6 +213,27 @@ forEachDatabase("GET /events", (get: () => TestDatabase) => {
     expect(((await asAdmin.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
   });
 
+  it("a lock forced away by an admin: its holder sees the token it lost, other agents do not", async () => {
+    const holder = await open(app, agentHeaders("forced-holder"), "?kinds=lock.force_released");
+    const other = await open(app, agentHeaders("forced-watcher"), "?kinds=lock.force_released");
+    const { path, body } = await lock(app, "forced-holder");
+    const res = await app.request("/locks/release", {
+      method: "POST",
+      headers: adminHeaders("ops"),
+      body: JSON.stringify({ file_path: path, force: true }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    for (const r of [holder, other]) await r.until((x) => x.json().length >= 1, 20_000, "lock.force_released");
+    expect(holder.json()[0]).toMatchObject({
+      agent_id: "ops",
+      subject: path,
+      data: { holder: "forced-holder", token: body.locks[0]!.token },
+    });
+    expect(other.json()[0].data.token).toBeUndefined();
+    await holder.close();
+    await other.close();
+  });
+
   it("cuts claim tokens of other agents' tasks", async () => {
     const other = await open(app, agentHeaders("claim-watcher"), "?kinds=task.claimed");
     const mine = await open(app, agentHeaders("claimer"), "?kinds=task.claimed");

@@ -44,9 +44,13 @@ export function visible(e: StoredEvent, viewer: Viewer): boolean {
   return viewer.admin || e.audience === "all" || (e.audience === "agent" && e.agent_id === viewer.agentId);
 }
 
-/** Whether the viewer sees the event whole: admins, and the agent the event is about. */
+/**
+ * Whether the viewer sees the event whole: admins, the agent that acted, and the holder whose lock an admin took
+ * (`lock.force_released` names it in `data.holder`; the token it loses is its own).
+ */
 function whole(e: StoredEvent, viewer: Viewer): boolean {
-  return viewer.admin || (e.agent_id !== null && e.agent_id === viewer.agentId);
+  if (viewer.admin) return true;
+  return (e.agent_id !== null && e.agent_id === viewer.agentId) || e.data.holder === viewer.agentId;
 }
 
 /** Whether the event passes the subscriber's filter (the same rule coord.list_events applies). */
