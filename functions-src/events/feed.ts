@@ -47,10 +47,10 @@ export interface Subscription {
 const CHANNELS = ["lock", "task", "verification", "session", "memory", "key", "webhook", "checkrun", "dashboard"];
 // Rows per read; a full page is followed by the next read at once.
 const PAGE = 1000;
-// After a read that found events, the next waits a little, longer the more it found (10 ms plus 1 ms per event, at most
-// 100 ms): under load one read, and one write per stream, then carries many events instead of a few. A quiet feed
-// answers the first notice at once.
-const batchWindowMs = (found: number) => Math.min(100, 10 + found);
+// After a read that found events, the next one waits a little: 10 ms plus, per event found, 1 ms per 50 subscribers
+// (at least 1 ms), at most 100 ms. A burst is then carried by a few reads, and by a few writes per stream (each write
+// costs about the same whatever it carries), while a lone event after a quiet spell is read at once.
+const batchWindowMs = (found: number, subscribers: number) => Math.min(100, 10 + found * Math.max(1, subscribers / 50));
 // While ids above the safe bound exist (transactions still running), look again this soon.
 const PENDING_RETRY_MS = 3;
 const MAX_BACKOFF_MS = 5000;
@@ -202,7 +202,7 @@ export class EventFeed {
           this.#fanOut(r.events);
           idle = false;
           // Events flowing: the batch window, even while newer ids are pending; the next read takes them.
-          delay = full ? 0 : batchWindowMs(r.events.length);
+          delay = full ? 0 : batchWindowMs(r.events.length, this.#entries.size);
         } else if (r.safe !== null) {
           this.#cursor = Math.max(this.#cursor, Number(r.safe));
         }

@@ -8,6 +8,7 @@
 import { request } from "node:http";
 import {
   BENCH_ADMIN_KEY,
+  cpuSeconds,
   benchDatabase,
   benchHeaders,
   httpClient,
@@ -141,13 +142,51 @@ async function benchOne(
   const server = await startServer(kind, databaseUrl);
   const client = httpClient(server.url);
   const name = "lock acquire+release";
+  // The server's own CPU per lock pair in each phase: on a 2-core machine the subscribers' client side (200 sockets
+  // read in this process) competes with the server, so throughput alone overstates what the server pays.
+  const measured = async (tag: string) => {
+    const cpu0 = await cpuSeconds(server.pid);
+    const own0 = process.cpuUsage();
+    const r = await lockLoad(client, concurrency, durationMs, tag);
+    const cpuMs = ((await cpuSeconds(server.pid)) - cpu0) * 1000;
+    const own = process.cpuUsage(own0);
+    return { r, cpuPerPair: cpuMs / Math.max(1, r.ops), clientCpu: (own.user + own.system) / 1e6 / r.seconds };
+  };
+  const cpuNote = (x: { cpuPerPair: number; clientCpu: number }) =>
+    `server CPU ${x.cpuPerPair.toFixed(2)} ms/pair, bench client ${(x.clientCpu * 100).toFixed(0)}% of a core`;
   try {
-    const before = await lockLoad(client, concurrency, durationMs, "a");
+    const before = await measured("a");
 
     ctx.log(`  ${kind}: ${SUBSCRIBERS} subscribers to every lock event`);
     const all = await subscribe(server.url, SUBSCRIBERS, "lock.");
+    // Quiet first: one agent taking and releasing a lock every 50 ms, as a handful of working agents would.
     all.reset();
-    const withAll = await lockLoad(client, concurrency, durationMs, "b");
+    const quietStart = performance.now();
+    let pairs = 0;
+    while (performance.now() - quietStart < durationMs) {
+      const h = benchHeaders("ev-quiet");
+      await client.call("POST", "/locks/acquire", { file_path: "bench/events-quiet.ts" }, h);
+      await client.call("POST", "/locks/release", { file_path: "bench/events-quiet.ts" }, h);
+      pairs++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const quietLatencies = all.latencies().sort((a, b) => a - b);
+    const quietSeconds = (performance.now() - quietStart) / 1000;
+    rows.push({
+      name: "events delivered, quiet",
+      via: "sse",
+      db: kind,
+      concurrency: SUBSCRIBERS,
+      ops: all.delivered(),
+      throughput: all.delivered() / quietSeconds,
+      p50ms: percentile(quietLatencies, 50),
+      p95ms: percentile(quietLatencies, 95),
+      p99ms: percentile(quietLatencies, 99),
+      note: `one agent, a lock pair every 50 ms (${(pairs / quietSeconds).toFixed(0)} pairs/s); latency: transaction to subscriber`,
+    });
+    all.reset();
+    const withAll = await measured("b");
     // Events still in flight when the load stops are counted if they arrive within a second.
     await new Promise((r) => setTimeout(r, 1000));
     const delivered = all.delivered();
@@ -157,31 +196,38 @@ async function benchOne(
 
     ctx.log(`  ${kind}: ${SUBSCRIBERS} subscribers filtering to other kinds`);
     const others = await subscribe(server.url, SUBSCRIBERS, "verification.");
-    const withFiltered = await lockLoad(client, concurrency, durationMs, "c");
+    const withFiltered = await measured("c");
     others.close();
 
-    const after = await lockLoad(client, concurrency, durationMs, "d");
-    const baseline = (before.throughput + after.throughput) / 2;
+    const after = await measured("d");
+    const baseline = (before.r.throughput + after.r.throughput) / 2;
     const none: LoadResult = {
-      ...before,
-      ops: before.ops + after.ops,
-      seconds: before.seconds + after.seconds,
+      ...before.r,
+      ops: before.r.ops + after.r.ops,
+      seconds: before.r.seconds + after.r.seconds,
       throughput: baseline,
     };
-    rows.push(row(name, "http", kind, concurrency, none, { note: "0 subscribers (mean of a run before and after)" }));
     rows.push(
-      row(name, "http", kind, concurrency, withAll, {
-        ratio: withAll.throughput / baseline,
-        note: `${SUBSCRIBERS} subscribers to every lock event (vs 0)`,
+      row(name, "http", kind, concurrency, none, {
+        note: `0 subscribers (mean of a run before and after); ${cpuNote({
+          cpuPerPair: (before.cpuPerPair + after.cpuPerPair) / 2,
+          clientCpu: (before.clientCpu + after.clientCpu) / 2,
+        })}`,
       }),
     );
     rows.push(
-      row(name, "http", kind, concurrency, withFiltered, {
-        ratio: withFiltered.throughput / baseline,
-        note: `${SUBSCRIBERS} subscribers to other kinds (vs 0)`,
+      row(name, "http", kind, concurrency, withAll.r, {
+        ratio: withAll.r.throughput / baseline,
+        note: `${SUBSCRIBERS} subscribers to every lock event (vs 0); ${cpuNote(withAll)}`,
       }),
     );
-    const seconds = withAll.seconds + 1;
+    rows.push(
+      row(name, "http", kind, concurrency, withFiltered.r, {
+        ratio: withFiltered.r.throughput / baseline,
+        note: `${SUBSCRIBERS} subscribers to other kinds (vs 0); ${cpuNote(withFiltered)}`,
+      }),
+    );
+    const seconds = withAll.r.seconds + 1;
     rows.push({
       name: "events delivered",
       via: "sse",
