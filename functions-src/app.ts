@@ -2,6 +2,8 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
+import { dashboardCapability } from "./dashboard/capability.ts";
+import { eventsCapability } from "./events/capability.ts";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
 import { RateLimiter } from "./ops/quotas.ts";
@@ -28,6 +30,8 @@ export const CAPABILITIES: readonly Capability[] = [
   workCapability,
   memoryCapability,
   verificationCapability,
+  eventsCapability,
+  dashboardCapability,
 ];
 
 /** The body-size cap of each request: the app's default, or what a capability declares for one of its routes. */
@@ -88,7 +92,12 @@ export const FUNCTION_PREFIX = "/coordinator";
  * The app, with the dependencies and capabilities it was built from: hosts run upkeep over them, and tests reach
  * capability state through `deps.state(capability)`.
  */
-export type App = Hono<AppEnv> & { deps: AppDeps; capabilities: readonly Capability[] };
+export type App = Hono<AppEnv> & {
+  deps: AppDeps;
+  capabilities: readonly Capability[];
+  /** Stops every capability's background work and ends open streams (hosts call it before closing the database). */
+  close(): Promise<void>;
+};
 
 /**
  * The dependencies every capability runs with: the host's, plus each capability's state, built once by its `setup`
@@ -147,5 +156,8 @@ export function createApp(host: HostDeps, capabilities: readonly Capability[] = 
   app.route("/", api);
   app.notFound(notFound);
   app.onError(onError(deps.log, deps.constraints));
-  return Object.assign(app, { deps, capabilities });
+  const close = async () => {
+    for (const cap of capabilities) await cap.stop?.(deps.state(cap));
+  };
+  return Object.assign(app, { deps, capabilities, close });
 }

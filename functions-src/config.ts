@@ -2,6 +2,7 @@
  * Configuration: parsed and validated once per host from its environment (process.env, Deno.env), then passed
  * around as typed values. Nothing else in the app reads the environment.
  */
+import { type EventsConfig, loadEventsConfig } from "./events/config.ts";
 import { AGENT_ID_PATTERN } from "./identity/agent-id.ts";
 import { ConfigError, type Env, enumVar, intVar, list } from "./util/env.ts";
 import { loadVerificationConfig, type VerificationConfig } from "./verification/config.ts";
@@ -61,6 +62,8 @@ export interface AppConfig {
   quotas: Quotas;
   /** The verification gateway's settings (GitHub, sandboxes, callbacks). */
   verification: VerificationConfig;
+  /** Event streams: heartbeat, backlog bound, how long a stream may stay open on this host. */
+  events: EventsConfig;
 }
 
 /** Where the database is and how to reach it. */
@@ -95,6 +98,9 @@ export interface HostDefaults {
   poolSize: number;
   /** The Node host on loopback checks Host/Origin; the edge host does not (Supabase's gateway fixes the host). */
   allowedHosts: string[] | null;
+  /** Seconds one event stream stays open (0: no limit) and the host's wall-clock limit (0: none). */
+  streamSeconds: number;
+  wallClockSeconds: number;
 }
 
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
@@ -144,6 +150,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
       requestsPerMinute: intVar(env, "COORDINATOR_REQUEST_RATE", 1200, 0),
     },
     verification: loadVerificationConfig(env),
+    events: loadEventsConfig(env, defaults),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
     hostname: env.HOST?.trim() || "127.0.0.1",
     database: {
@@ -160,7 +167,23 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
 }
 
 /** The Node host's defaults (`npm start`): loopback with the Host/Origin guard. */
-export const NODE_DEFAULTS: HostDefaults = { port: 8787, poolSize: 10, allowedHosts: LOOPBACK_HOSTS };
+export const NODE_DEFAULTS: HostDefaults = {
+  port: 8787,
+  poolSize: 10,
+  allowedHosts: LOOPBACK_HOSTS,
+  streamSeconds: 0,
+  wallClockSeconds: 0,
+};
 
-/** The edge host's defaults (Supabase Edge Functions, `npm run edge`). */
-export const EDGE_DEFAULTS: HostDefaults = { port: 8000, poolSize: 5, allowedHosts: null };
+/**
+ * The edge host's defaults (Supabase Edge Functions, `npm run edge`). A worker lives at most 150 s of wall clock on
+ * the free plan (400 s on paid plans: set COORDINATOR_WALL_CLOCK_SECONDS=400), so streams end before it, and each
+ * stream after 120 s at most; clients resume with Last-Event-ID.
+ */
+export const EDGE_DEFAULTS: HostDefaults = {
+  port: 8000,
+  poolSize: 5,
+  allowedHosts: null,
+  streamSeconds: 120,
+  wallClockSeconds: 150,
+};

@@ -10,6 +10,7 @@ import { bench as verification } from "./bench/verification.ts";
 import { bench as work } from "./bench/work.ts";
 import { bench as memory } from "./bench/memory.ts";
 import { bench as references } from "./bench/references.ts";
+import { bench as events } from "./bench/events.ts";
 
 // references first: the other modules state their ratios to it.
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
@@ -19,6 +20,7 @@ const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   work,
   memory,
   verification,
+  events,
 };
 
 async function main() {

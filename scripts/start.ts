@@ -90,6 +90,8 @@ async function main() {
     closing = true;
     say(`${signal}: closing`);
     clearInterval(maintenance);
+    // Open event streams end first (clients resume elsewhere with Last-Event-ID); then the server can close.
+    await app.close();
     server.close();
     await unannounce?.();
     await db.close();

@@ -63,6 +63,20 @@ function hub(handle: Db, channel: string): Hub {
 }
 
 /**
+ * Calls `handler` for every notice on a `coord_<capability>` channel, over the same one LISTEN per channel the waits
+ * share. Resolves once listening (or once LISTEN failed: then nothing arrives, and the caller's own timer must do).
+ * Returns the function that stops the calls.
+ */
+export async function onNotice(db: Db, channel: string, handler: (notice: Notice) => void): Promise<() => void> {
+  const h = hub(db, channel);
+  h.subscribers.add(handler);
+  await h.listening;
+  return () => {
+    h.subscribers.delete(handler);
+  };
+}
+
+/**
  * Arms a wait on a `coord_<capability>` channel (the notifications coord.emit sends). Callers wait for the state
  * they need instead of polling: a lock wait for a release of a blocking key, a worker for ready work.
  */

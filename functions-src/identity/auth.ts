@@ -45,19 +45,33 @@ interface DbIdentity {
   notices?: number;
 }
 
+/** What a caller claims besides its key: the identity headers (or, for a dashboard session, what it recorded). */
+export interface Claimed {
+  agentId: string | null;
+  agentType: string | null;
+  sessionId: string | null;
+}
+
+/** A resolved caller, and how many lost-lock/claim notices wait for its session. */
+export interface Resolved {
+  identity: Identity;
+  notices: number;
+}
+
 /**
- * Authenticates every request: an API key (Bearer or X-API-Key) from COORDINATION_API_KEYS or from the
- * database, and the identity headers X-Agent-Id, X-Agent-Type, X-Session-Id. 401 without a valid key, 403
- * when the key is bound to another agent or the agent id is reserved by another key. Records the agent and session
- * (presence) on the way, with how many lost-lock/claim notices wait for the session (`pendingNotices`), and counts
- * the request against the agent's rate (admins exempt).
+ * Resolves a key, by its SHA-256 digest, to an identity: keys from the environment in memory (constant time), keys
+ * from the database with one call that also records the agent. Refuses (401/403/400) like the API does. Built once
+ * per app; the API-key middleware and the dashboard's cookie sessions both use it. Records presence (a sign of life
+ * for a heartbeating session) on the way; `always` asks for the session's notices even between presence writes.
  *
  * Reserved ids: an id bound to a key — an environment entry `KEY:AGENT_ID` or an active database key — is that
  * key's alone. An unbound key (`KEY`) may act as any other id. Environment bindings are checked in memory; database
  * bindings by coord.admit_agent, whose answer this process keeps for TOUCH_INTERVAL_MS (so a new database key
  * reserves its id within that time on every process).
  */
-export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export function keyResolver(
+  deps: AppDeps,
+): (digest: Uint8Array, claimed: Claimed, always?: boolean) => Promise<Resolved> {
   // Digests of the configured keys, computed once.
   const envKeys: Promise<Array<EnvKey & { digest: Uint8Array; name: string }>> = Promise.all(
     deps.config.apiKeys.map(async (k) => {
@@ -113,28 +127,13 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
     return result.notices;
   }
 
-  return async (c, next) => {
-    const key = presentedKey(c);
-    if (!key) {
-      throw new ApiError(
-        401,
-        "missing_key",
-        "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.",
-      );
-    }
-    const agentHeader = header(c, "x-agent-id", ID, "agent id");
-    const typeHeader = header(c, "x-agent-type", TYPE, "agent type");
-    const sessionId = header(c, "x-session-id", ID, "session id");
-
-    const digest = await sha256Bytes(key);
+  return async (digest, { agentId: agentHeader, agentType: typeHeader, sessionId }, always = false) => {
     // Check every configured key, without stopping at a match, so timing does not tell which entry matched.
     let match: (EnvKey & { name: string }) | null = null;
     for (const k of await envKeys) if (constantTimeEqual(digest, k.digest) && !match) match = k;
 
     let identity: Identity;
     let notices = 0;
-    // MCP requests of a session carry the session's notices in their tool answers: they always ask for them.
-    const always = sessionId !== null && c.req.path.endsWith("/mcp");
     if (match) {
       if (match.agentId && agentHeader && agentHeader !== match.agentId) {
         throw new ApiError(
@@ -179,6 +178,34 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       };
       notices = r.notices ?? 0;
     }
+    return { identity, notices };
+  };
+}
+
+/**
+ * Authenticates every request: an API key (Bearer or X-API-Key) and the identity headers X-Agent-Id, X-Agent-Type,
+ * X-Session-Id (keyResolver). Keeps how many lost-lock/claim notices wait for the session (`pendingNotices`) and
+ * counts the request against the agent's rate (admins exempt).
+ */
+export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const resolve = keyResolver(deps);
+  return async (c, next) => {
+    const key = presentedKey(c);
+    if (!key) {
+      throw new ApiError(
+        401,
+        "missing_key",
+        "No API key: send Authorization: Bearer <key> (or X-API-Key). `npm run keys -- create` makes one.",
+      );
+    }
+    const claimed: Claimed = {
+      agentId: header(c, "x-agent-id", ID, "agent id"),
+      agentType: header(c, "x-agent-type", TYPE, "agent type"),
+      sessionId: header(c, "x-session-id", ID, "session id"),
+    };
+    // MCP requests of a session carry the session's notices in their tool answers: they always ask for them.
+    const always = claimed.sessionId !== null && c.req.path.endsWith("/mcp");
+    const { identity, notices } = await resolve(await sha256Bytes(key), claimed, always);
     c.set("identity", identity);
     c.set("pendingNotices", notices);
     if (identity.scope !== "admin") {

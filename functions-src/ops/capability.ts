@@ -35,6 +35,8 @@ export interface Capability<S = unknown> {
   constraints?: Constraints;
   /** Builds the capability's per-app state and starts what it runs in the background (LISTEN, timers). */
   setup?(deps: AppDeps): S;
+  /** Stops what `setup` started and ends open streams, so the host can close its server and database. */
+  stop?(state: S): Promise<void> | void;
   /**
    * Periodic upkeep (sweeps, reaping, retention). Long-lived hosts run it on a timer (`npm start`: every
    * COORDINATOR_MAINTENANCE_MINUTES); on Supabase the same SQL is scheduled with pg_cron (docs/ARCHITECTURE.md).

@@ -125,7 +125,7 @@ function unwrap(t: z.ZodType): z.ZodType {
 }
 
 /** Query strings arrive as strings: repeated keys (or comma lists) become arrays where the schema wants one. */
-function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
+export function queryInput(c: Context, schema: AnyObject): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const queries = c.req.queries();
   checkQuery(queries);

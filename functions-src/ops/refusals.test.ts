@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { dashboardRefusals } from "../dashboard/refusals.ts";
 import { keyRefusals } from "../identity/refusals.ts";
 import { lockRefusals } from "../locks/refusals.ts";
 import { memoryRefusals } from "../memory/refusals.ts";
@@ -15,6 +16,7 @@ import { callOp, type Refusals } from "./call.ts";
 
 const SCHEMAS = fileURLToPath(new URL("../../supabase/schemas/", import.meta.url));
 const TABLES: Record<string, Refusals> = {
+  dashboard: dashboardRefusals,
   foundation: keyRefusals,
   locks: lockRefusals,
   memory: memoryRefusals,

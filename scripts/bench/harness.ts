@@ -4,7 +4,7 @@
  * `scripts/start.ts`), so the load generator and the server do not share an event loop.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "node:http";
@@ -183,6 +183,8 @@ export function benchHeaders(agentId: string, sessionId?: string): Record<string
 
 export interface BenchServer {
   url: string;
+  /** The server process, for its CPU time (`cpuSeconds`). */
+  pid: number;
   kind: "postgres" | "pglite";
   /** Postgres only: the URL of the database behind the server, for raw SQL comparisons and setup. */
   databaseUrl?: string;
@@ -269,6 +271,7 @@ export async function startServer(
   });
   return {
     url,
+    pid: child.pid!,
     kind,
     databaseUrl,
     async stop() {
@@ -277,6 +280,14 @@ export async function startServer(
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may contain spaces) start at the last ")"; utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Everything a capability's bench module is handed. */

@@ -1002,6 +1002,139 @@ export type VerificationPoliciesOutput = {
   trust: Record<string, unknown>;
 };
 
+/** Arguments of `list_events` (GET /events/log). */
+export type ListEventsInput = {
+  /** Kinds or prefixes (lock., task.completed) */
+  kinds?: Array<string>;
+  /** Only events of this repository (data.repo) */
+  repo?: string;
+  /** Events at or after this time (ISO 8601) */
+  since?: string;
+  /** Events before this time (ISO 8601) */
+  until?: string;
+  /** Events after this id, oldest first */
+  after?: number;
+  /** @default "desc" */
+  order?: "desc" | "asc";
+  /** @default 100 */
+  limit?: number;
+  /** next_cursor of the previous page */
+  cursor?: string;
+};
+
+/** Answer of `list_events`. */
+export type ListEventsOutput = {
+  events: Array<{
+    id: number;
+    kind: string;
+    occurred_at: string;
+    agent_id: string | null;
+    session_id?: string | null;
+    subject: string | null;
+    data: Record<string, unknown>;
+  }>;
+  next_cursor: string | null;
+};
+
+/** Arguments of `coordinator_overview` (GET /overview). */
+export type CoordinatorOverviewInput = Record<string, never>;
+
+/** Answer of `coordinator_overview`. */
+export type CoordinatorOverviewOutput = {
+  now: string;
+  agents: Array<{
+    agent_id: string;
+    agent_type: string;
+    last_seen_at: string;
+    alive: boolean;
+    last_heartbeat_at: string | null;
+    sessions: Array<{
+      session_id: string | null;
+      started_at: string;
+      last_heartbeat_at: string | null;
+      ended_at: string | null;
+      alive: boolean;
+    }>;
+    locks: number;
+    lock_keys: Array<string>;
+    claims: Array<{
+      id: string;
+      task_type: string;
+    }>;
+  }>;
+  locks: Array<{
+    repo: string;
+    key: string;
+    agent_id: string;
+    reason: string | null;
+    acquired_at: string;
+    expires_at: string;
+    holder_alive: boolean;
+  }>;
+  lock_count: number;
+  queue: {
+    counts: Record<string, number>;
+    ready: Array<{
+      id: string;
+      task_type: string;
+      [key: string]: unknown;
+    }>;
+    claimed: Array<{
+      id: string;
+      task_type: string;
+      [key: string]: unknown;
+    }>;
+    waiting: Array<{
+      id: string;
+      task_type: string;
+      [key: string]: unknown;
+    }>;
+    dead: Array<{
+      id: string;
+      task_type: string;
+      [key: string]: unknown;
+    }>;
+  };
+  changesets: Array<{
+    id: string;
+    repo: string;
+    branch: string | null;
+    commit_sha: string;
+    agent_id: string;
+    tier: number;
+    state: string;
+    required_tiers: Array<number>;
+    file_count: number;
+    created_at: string;
+    updated_at: string;
+    awaiting_approval: boolean;
+    results: Array<{
+      tier: number;
+      status: string;
+      executor: string;
+      summary: string | null;
+      updated_at: string;
+    }>;
+  }>;
+  approvals: Array<{
+    changeset_id: string;
+    repo: string;
+    commit_sha: string;
+    agent_id: string;
+    waiting_since: string;
+  }>;
+  events_cursor: number;
+  recent_events: Array<{
+    id: number;
+    kind: string;
+    occurred_at: string;
+    agent_id: string | null;
+    session_id?: string | null;
+    subject: string | null;
+    data: Record<string, unknown>;
+  }>;
+};
+
 /** How each operation is called over REST, and when a failed call may be sent again. */
 export const OPERATIONS = {
   coordinator_status: { method: "GET", path: "/status", retry: "always" },
@@ -1038,6 +1171,8 @@ export const OPERATIONS = {
   review_changeset: { method: "POST", path: "/changesets/:id/review", retry: "never" },
   list_approvals: { method: "GET", path: "/approvals", retry: "always" },
   verification_policies: { method: "GET", path: "/verification/policies", retry: "always" },
+  list_events: { method: "GET", path: "/events/log", retry: "always" },
+  coordinator_overview: { method: "GET", path: "/overview", retry: "always" },
 } as const;
 
 /** Every operation's name. */
@@ -1079,6 +1214,8 @@ export interface OperationTypes {
   review_changeset: { input: ReviewChangesetInput; output: ReviewChangesetOutput };
   list_approvals: { input: ListApprovalsInput; output: ListApprovalsOutput };
   verification_policies: { input: VerificationPoliciesInput; output: VerificationPoliciesOutput };
+  list_events: { input: ListEventsInput; output: ListEventsOutput };
+  coordinator_overview: { input: CoordinatorOverviewInput; output: CoordinatorOverviewOutput };
 }
 
 /** One method per operation; the client supplies `call`. */
@@ -1359,5 +1496,21 @@ export abstract class OperationMethods {
    */
   verificationPolicies(args: VerificationPoliciesInput = {}, options?: CallOptions): Promise<VerificationPoliciesOutput> {
     return this.call("verification_policies", args, options);
+  }
+
+  /**
+   * Recorded events (the audit trail), newest first unless order=asc, filtered by kind, repo and time; page with cursor.
+   * `GET /events/log` (REST only) · access: agent · retried: always
+   */
+  listEvents(args: ListEventsInput = {}, options?: CallOptions): Promise<ListEventsOutput> {
+    return this.call("list_events", args, options);
+  }
+
+  /**
+   * Agents, locks, the queue, changesets and the latest events, as the dashboard shows them.
+   * `GET /overview` (REST only) · access: agent · retried: always
+   */
+  coordinatorOverview(args: CoordinatorOverviewInput = {}, options?: CallOptions): Promise<CoordinatorOverviewOutput> {
+    return this.call("coordinator_overview", args, options);
   }
 }

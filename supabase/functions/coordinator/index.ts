@@ -22,6 +22,9 @@ try {
     statementTimeoutMs,
   });
   const app = createApp({ db, config, log });
+  // Supabase announces a worker's end (wall clock, CPU, memory) with beforeunload: open event streams end cleanly
+  // then, so their clients reconnect with Last-Event-ID at once instead of after a broken connection.
+  addEventListener("beforeunload", () => void app.close());
   Deno.serve(
     { port: config.port, hostname: config.hostname, onListen: ({ port }) => log.info("listening", { port }) },
     app.fetch,
