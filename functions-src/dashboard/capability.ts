@@ -23,6 +23,7 @@ import { APP_CSS } from "./app-style.ts";
 import { FAVICON_SVG, PAGE_HTML } from "./page.ts";
 import { Overview } from "./schemas.ts";
 import { dashboardAuth } from "./session.ts";
+import { DASHBOARD_DOCS } from "./docs.ts";
 
 /** `GET /overview`: everything the dashboard shows, for any client (the page reads it through its session). */
 export const overview = defineOperation({
@@ -127,5 +128,6 @@ function dashboardRoutes(deps: AppDeps): Hono<AppEnv> {
 export const dashboardCapability = defineCapability({
   name: "dashboard",
   operations: [overview],
+  routeDocs: DASHBOARD_DOCS,
   routes: (deps) => dashboardRoutes(deps),
 });

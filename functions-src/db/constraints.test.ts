@@ -42,6 +42,10 @@ const INTERNAL = new Set([
   "session_notices.session_notices_kind_check",
   "sessions.sessions_end_cause_check",
   "sessions.sessions_timeout_seconds_check",
+  // Dashboard sessions: digests and ids the server makes itself.
+  "dashboard_sessions.dashboard_sessions_token_hash_check",
+  "dashboard_sessions.dashboard_sessions_agent_id_check",
+  "dashboard_sessions.dashboard_sessions_key_hash_check",
 ]);
 
 const MAPPED = Object.assign({}, ...CAPABILITIES.map((c) => c.constraints ?? {})) as Record<string, unknown>;

@@ -9,6 +9,7 @@ import { decodeBase64, encodeBase64Url } from "../util/bytes.ts";
 import { EventFeed, type StoredEvent } from "./feed.ts";
 import { type EventsState, openEventStream, type Outbox, streamRequest } from "./stream.ts";
 import { EventOut, KindFilter, shape, type Viewer } from "./view.ts";
+import { EVENTS_DOCS } from "./docs.ts";
 
 /** The viewer an identity is: admins see every event whole. */
 export function viewerOf(identity: Identity): Viewer {
@@ -114,6 +115,7 @@ function eventRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>) {
 export const eventsCapability = defineCapability({
   name: "events",
   operations: [listEvents],
+  routeDocs: EVENTS_DOCS,
   setup: (deps): EventsState => ({
     feed: new EventFeed(deps.db, deps.log, deps.config.events.pollMs),
     config: deps.config.events,
