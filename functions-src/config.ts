@@ -4,6 +4,7 @@
  */
 import { AGENT_ID_PATTERN } from "./identity/agent-id.ts";
 import { ConfigError, type Env, enumVar, intVar, list } from "./util/env.ts";
+import { loadMemoryConfig, type MemoryConfig } from "./memory/config.ts";
 import { loadVerificationConfig, type VerificationConfig } from "./verification/config.ts";
 
 export { ConfigError, type Env };
@@ -36,6 +37,8 @@ export interface AppConfig {
   healthTimeoutMs: number;
   /** The verification gateway's settings (GitHub, sandboxes, callbacks). */
   verification: VerificationConfig;
+  /** Memory's settings (the embedding provider). */
+  memory: MemoryConfig;
 }
 
 /** Where the database is and how to reach it. */
@@ -106,6 +109,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),
     verification: loadVerificationConfig(env),
+    memory: loadMemoryConfig(env),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
     hostname: env.HOST?.trim() || "127.0.0.1",
     database: {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineCapability } from "../ops/capability.ts";
+import { type Capability, defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
   ContextOut,
@@ -15,6 +15,11 @@ import {
   SkillOutcomeOut,
 } from "./schemas.ts";
 import * as memory from "./service.ts";
+import { MemoryWorker } from "./worker.ts";
+import type { AppDeps } from "../types.ts";
+
+/** The capability's state: the embedding provider and its background work. */
+const worker = (deps: Pick<AppDeps, "state">): MemoryWorker => deps.state(memoryCapability as Capability<MemoryWorker>);
 
 /** Stores a memory in one of the three layers. */
 export const remember = defineOperation({
@@ -29,7 +34,7 @@ export const remember = defineOperation({
   http: { method: "POST", path: "/memory", status: 201 },
   // Working memory belongs to one session; the other layers to the agent.
   access: (input) => (input.layer === "working" ? "session" : "agent"),
-  run: (ctx, input) => memory.remember(ctx, input),
+  run: (ctx, input) => memory.remember(ctx, input, worker(ctx)),
   summarize: (o) => {
     const moved = (o.evicted?.length ?? 0) + (o.cut?.length ?? 0);
     return (
@@ -53,7 +58,7 @@ export const recall = defineOperation({
   output: RecallOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "POST", path: "/memory/recall" },
-  run: (ctx, input) => memory.recall(ctx, input),
+  run: (ctx, input) => memory.recall(ctx, input, worker(ctx)),
   summarize: (o) =>
     o.results.length === 0
       ? (o.message ?? "No relevant memory.")
@@ -117,13 +122,21 @@ export const memoryRetention = defineOperation({
   http: { method: "POST", path: "/memory/retention" },
   tool: false,
   access: "admin",
-  run: (ctx, input) => memory.retention(ctx, input.age_days),
-  summarize: (o) => `archived ${o.archived} episodic memories older than ${o.age_days} days`,
+  run: (ctx, input) => memory.retention(ctx, input.age_days, worker(ctx)),
+  summarize: (o) =>
+    `archived ${o.archived} episodic memories older than ${o.age_days} days` +
+    (o.embedded !== undefined ? `; embedded ${o.embedded}` : ""),
 });
 
+/**
+ * Memory: episodic, working and procedural layers (docs/MEMORY.md). Its state is the embedding worker (provider from
+ * `config.memory.embeddings`: MEMORY_EMBEDDINGS, MEMORY_EMBEDDING_URL, …).
+ */
 export const memoryCapability = defineCapability({
   name: "memory",
-  // Retention with the configured age (setting retention_days); it also refreshes recall's statistics.
-  maintenance: (deps) => memory.retention(deps, undefined),
+  setup: (deps) => new MemoryWorker(deps.db, deps.log, deps.config.memory.embeddings, deps.fetch),
+  // Retention with the configured age (setting retention_days; it also refreshes recall's statistics), then the
+  // embedding backfill.
+  maintenance: (deps) => memory.retention(deps, undefined, worker(deps)),
   operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention],
 });

@@ -183,4 +183,8 @@ export const RetentionIn = z.object({
     .describe("Archive episodic rows unseen and unused this long (default: setting retention_days, 90)."),
 });
 
-export const RetentionOut = z.object({ archived: z.number().int(), age_days: z.number().int() });
+export const RetentionOut = z.object({
+  archived: z.number().int(),
+  age_days: z.number().int(),
+  embedded: z.number().int().optional().describe("Memories the embedding backfill gave a vector."),
+});

@@ -111,7 +111,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     pattern: `${B}sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}`,
   },
   // Older OpenAI keys and other `sk-` keys without the T3BlbkFJ marker.
-  { id: "project:sk-key", kind: "API key", keywords: ["sk-"], pattern: `${B}sk-[A-Za-z0-9_-]{32,}` },
+  { id: "project:sk-key", kind: "API key", keywords: ["sk-"], pattern: `${B}sk-[A-Za-z0-9_-]{20,}` },
   {
     id: `${SL}anthropic`,
     kind: "Anthropic key",
@@ -225,7 +225,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     id: "project:bearer",
     kind: "Bearer token",
     keywords: ["bearer"],
-    pattern: "(\\bbearer[ \\t]+)[A-Za-z0-9._~+/=-]{16,}",
+    pattern: "(\\bbearer[ \\t]+)[A-Za-z0-9._~+/=-]{8,}",
     ignoreCase: true,
     keepPrefix: true,
   },

@@ -15,7 +15,10 @@ declare
                           else array['episodic', 'procedural'] end;
   v_repo   text := p->>'repo';
   v_floor  float8 := coord.memory_setting('recall_floor', 0.5);
-  v_vfloor float8 := coord.memory_setting('vector_floor', 0.6);
+  -- The app passes the floor of its provider's model (similarity scales differ between models); else the setting.
+  v_vfloor float8 := coalesce((p->>'vector_floor')::float8, coord.memory_setting('vector_floor', 0.6));
+  -- Vectors of the app's provider carry their model; a caller-supplied query vector compares with caller-supplied ones.
+  v_model  text := p->>'embedding_model';
   v_vec    text := coord.memory_vector_literal(p->'embedding');
   v_lex    text[];
   v_w      float8[];
@@ -152,10 +155,11 @@ begin
                  and ($4::text is null or m.repo = $4)
                  and ($5::text[] is null or m.event_type = any($5))
                  and (not $6 or m.tags && $7)
+                 and m.embedding_model is not distinct from $9
                order by d limit 50) v
        where 1 - d >= $8 $q$
       into v_vids, v_vsim
-      using v_vec, v_layers, p_agent_id, v_repo, v_types, v_filter, v_tags, v_vfloor;
+      using v_vec, v_layers, p_agent_id, v_repo, v_types, v_filter, v_tags, v_vfloor, v_model;
   elsif v_vec is not null then
     v_vector := 'unavailable';
   end if;
