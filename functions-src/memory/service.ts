@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { callJson } from "../db/port.ts";
 import { callOp } from "../ops/call.ts";
 import type { OpContext } from "../types.ts";
+import { expandQuery } from "./expansion.ts";
 import { memoryRefusals } from "./refusals.ts";
 import type { MemoryWorker } from "./worker.ts";
 import type {
@@ -76,7 +77,8 @@ export async function recall(
   input: z.output<typeof RecallIn>,
   worker: MemoryWorker,
 ): Promise<z.output<typeof RecallOut>> {
-  const query: Record<string, unknown> = compact(input);
+  // Paraphrases: the query's words with coding abbreviations and WordNet synonyms, weighted below the words themselves.
+  const query: Record<string, unknown> = { ...compact(input), expansions: expandQuery(input.task_description) };
   if (!input.embedding && worker.embedder) {
     const vector = await worker.queryEmbedding(input.task_description);
     if (vector) {

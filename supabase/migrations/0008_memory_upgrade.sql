@@ -150,6 +150,9 @@ declare
   v_vec    text := coord.memory_vector_literal(p->'embedding');
   v_lex    text[];
   v_w      float8[];
+  v_grp    text[];
+  v_gw     float8[];
+  v_f      float8[];
   v_qa     tsquery[];
   v_qb     tsquery[];
   v_qc     tsquery[];
@@ -170,34 +173,63 @@ begin
   -- frequent terms count little, unknown ones fully. A term is rare when it is in few enough rows that an index
   -- scan for it stays small.
   select greatest(c.reltuples, 0) into v_rows from pg_catalog.pg_class c where c.oid = 'coord.memories'::regclass;
-  with terms as (
+  -- Query terms are the query's own lexemes (factor 1) plus, in the same group, expansions the app sends (synonyms,
+  -- coding abbreviations: p.expansions = [{from, to, weight}], weight < 1). A group is credited with its best member,
+  -- so a synonym never adds to an exact match and counts below it; coverage is measured against the query's own terms.
+  with stats as (
+    select z.e, z.f
+      from pg_catalog.pg_stats s,
+           unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as z(e, f)
+     where s.schemaname = 'coord' and s.tablename = 'memories' and s.attname = 'search'
+  ), own as (
     select l.lex, coalesce(st.f, 0)::float8 as freq
       from unnest(tsvector_to_array(to_tsvector('english'::regconfig, v_text))) as l(lex)
-      left join (select z.e, z.f
-                   from pg_catalog.pg_stats s,
-                        unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as z(e, f)
-                  where s.schemaname = 'coord' and s.tablename = 'memories' and s.attname = 'search') st on st.e = l.lex
+      left join stats st on st.e = l.lex
      where l.lex !~ '[''\\[:space:]:&|!()<>*]' and length(l.lex) between 2 and 60
      order by freq, l.lex
      limit 24
+  ), expanded as (
+    -- Each expansion: its lexemes (all must match: "pull request"), grouped under the lexeme of the word it expands.
+    select distinct on (g.lex, x.parts) g.lex as grp, x.parts, least(0.95, greatest(0.05, (e->>'weight')::float8)) as f
+      from jsonb_array_elements(case when jsonb_typeof(p->'expansions') = 'array' then p->'expansions' else '[]'::jsonb end) e,
+           lateral (select (tsvector_to_array(to_tsvector('english'::regconfig, left(e->>'from', 60))))[1] as lex) g,
+           lateral (select tsvector_to_array(to_tsvector('english'::regconfig, left(e->>'to', 60))) as parts) x
+     where g.lex in (select lex from own)
+       and cardinality(x.parts) between 1 and 3 and x.parts <> array[g.lex]
+       and not exists (select 1 from unnest(x.parts) xp where xp ~ '[''\\[:space:]:&|!()<>*]')
+     order by g.lex, x.parts, f desc
+  ), members as (
+    select o.lex as grp, o.lex as label, array[o.lex] as parts, 1.0::float8 as f, o.freq from own o
+    union all
+    select x.grp, array_to_string(x.parts, ' '), x.parts, x.f,
+           (select coalesce(min(st.f), 0) from unnest(x.parts) xp left join stats st on st.e = xp)
+      from (select * from expanded limit 64) x
+  ), weighted as (
+    select m.*, least(1.0, greatest(0.1, case when m.freq <= 0 then 1 else ln(1 / m.freq) / ln(50) end)) as w,
+           m.freq * v_rows <= greatest(500, 0.05 * v_rows) as rare
+      from members m
   ), ranked as (
-    select t.*, t.freq * v_rows <= greatest(500, 0.05 * v_rows) as rare,
-           row_number() over (partition by t.freq * v_rows <= greatest(500, 0.05 * v_rows) order by t.freq, t.lex) as nth
-      from terms t
+    select t.*, row_number() over (partition by t.f = 1 and not t.rare order by t.freq, t.label) as nth
+      from weighted t
   )
-  select array_agg(lex order by lex),
-         array_agg(least(1.0, greatest(0.1, case when freq <= 0 then 1 else ln(1 / freq) / ln(50) end)) order by lex),
-         array_agg((quote_literal(lex) || ':A')::tsquery order by lex),
-         array_agg((quote_literal(lex) || ':B')::tsquery order by lex),
-         array_agg((quote_literal(lex) || ':C')::tsquery order by lex),
-         array[string_agg(quote_literal(lex), ' | ') filter (where rare),
-               string_agg(quote_literal(lex), ' & ') filter (where not rare),
-               string_agg(quote_literal(lex), ' & ') filter (where not rare and nth <= 2)]::tsquery[]
-    into v_lex, v_w, v_qa, v_qb, v_qc, v_stages
-    from ranked;
+  select array_agg(label order by f desc, label),
+         array_agg(w order by f desc, label),
+         array_agg(grp order by f desc, label),
+         -- A member counts at most as much as its group's own term weighs.
+         array_agg((select least(r.w, o.w) from weighted o where o.f = 1 and o.label = r.grp) order by f desc, label),
+         array_agg(f order by f desc, label),
+         array_agg((select string_agg(quote_literal(x) || ':A', ' & ') from unnest(parts) x)::tsquery order by f desc, label),
+         array_agg((select string_agg(quote_literal(x) || ':B', ' & ') from unnest(parts) x)::tsquery order by f desc, label),
+         array_agg((select string_agg(quote_literal(x) || ':C', ' & ') from unnest(parts) x)::tsquery order by f desc, label),
+         -- Candidates: any rare term or rare expansion; all common own terms; the two rarest common own terms.
+         array[string_agg('(' || (select string_agg(quote_literal(x), ' & ') from unnest(parts) x) || ')', ' | ') filter (where rare),
+               string_agg(quote_literal(label), ' & ') filter (where f = 1 and not rare),
+               string_agg(quote_literal(label), ' & ') filter (where f = 1 and not rare and nth <= 2)]::tsquery[]
+    into v_lex, v_w, v_grp, v_gw, v_f, v_qa, v_qb, v_qc, v_stages
+    from ranked r;
 
   if v_lex is not null then
-    select sum(w) into v_denom from unnest(v_w) as w;
+    select sum(w) into v_denom from unnest(v_w, v_f) as t(w, f) where f = 1;
     -- Coverage relative to at most 2.5 term-weights: a long task description need not match every word.
     v_denom := least(v_denom, 2.5);
     -- Candidates in stages, each a bounded index scan: rows with any rare term; if too few, rows with every common
@@ -218,17 +250,23 @@ begin
     with cand as (
       select m.id, m.search from coord.memories m where m.id = any(v_cand)
     ), hits as (
-      select c.id, q.lex, q.w,
+      select c.id, q.lex, q.grp, q.gw * q.f as w, q.f,
              case when c.search @@ q.qa then 1.0
                   when c.search @@ q.qb then 0.6
                   when c.search @@ q.qc then 0.35
                   else 0 end as field
-        from cand c, unnest(v_lex, v_w, v_qa, v_qb, v_qc) as q(lex, w, qa, qb, qc)
+        from cand c, unnest(v_lex, v_grp, v_gw, v_f, v_qa, v_qb, v_qc) as q(lex, grp, gw, f, qa, qb, qc)
+    ), best as (
+      -- Per group, the best member: an exact match, else the best-weighted expansion.
+      select distinct on (id, grp) id, grp, lex, f, w * field as credit, field
+        from hits where field > 0
+       order by id, grp, w * field desc, f desc
     ), scored as (
-      select id, least(1.0, sum(w * field) / v_denom) as rel,
-             string_agg(lex || case when field = 1.0 then '(summary)' when field = 0.6 then '(tags)' else '(details)' end,
-                        ' ' order by field desc, lex) filter (where field > 0) as why
-        from hits group by id
+      select id, least(1.0, sum(credit) / v_denom) as rel,
+             string_agg(case when f < 1 then grp || '~' || replace(lex, ' ', '+') else lex end
+                        || case when field = 1.0 then '(summary)' when field = 0.6 then '(tags)' else '(details)' end,
+                        ' ' order by field desc, lex) as why
+        from best group by id
     )
     select array_agg(id order by rel desc), array_agg(rel order by rel desc), array_agg('terms: ' || why order by rel desc)
       into v_ids, v_rel, v_why
