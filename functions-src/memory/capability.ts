@@ -62,22 +62,29 @@ export const recall = defineOperation({
   summarize: (o) =>
     o.results.length === 0
       ? (o.message ?? "No relevant memory.")
-      : o.results.map((r) => `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})`).join("\n"),
+      : o.results
+          .map(
+            (r) =>
+              `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})` +
+              (r.stale ? ` [${r.stale}]` : ""),
+          )
+          .join("\n"),
 });
 
 /** Expands memories by id. */
 export const memoryDetails = defineOperation({
   name: "memory_details",
   title: "Memory details",
-  description: "Full details of memories by id (from recall).",
+  description: "Full details of memories by id (from recall). confirm=true: you checked stale ones still hold.",
   input: DetailsIn,
   output: DetailsOut,
   hints: { readOnlyHint: false, idempotentHint: false },
   http: { method: "GET", path: "/memory/details" },
-  run: (ctx, input) => memory.details(ctx, input.ids),
+  run: (ctx, input) => memory.details(ctx, input.ids, input.confirm),
   summarize: (o) =>
     o.memories.map((m) => `#${m.id} ${m.summary}`).join("\n") +
-    (o.missing.length ? `\nmissing: ${o.missing.join(", ")}` : ""),
+    (o.missing.length ? `\nmissing: ${o.missing.join(", ")}` : "") +
+    (o.confirmed.length ? `\nconfirmed (no longer stale): ${o.confirmed.join(", ")}` : ""),
 });
 
 /** The session's working memory. */

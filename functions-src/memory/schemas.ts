@@ -125,6 +125,10 @@ export const RecallHit = z.object({
   outcome: z.string().optional(),
   occurrences: z.number().int().optional(),
   success_rate: z.number().optional(),
+  stale: z
+    .string()
+    .optional()
+    .describe("Files it names changed since it was written (e.g. stale since 1a2b3c4: src/auth.ts changed)."),
 });
 
 export const RecallOut = z.object({
@@ -135,11 +139,13 @@ export const RecallOut = z.object({
 
 export const DetailsIn = z.object({
   ids: z.array(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(20),
+  confirm: z.boolean().default(false).describe("You checked these stale memories still hold: clears the mark."),
 });
 
 export const DetailsOut = z.object({
   memories: z.array(z.looseObject({ id: z.number().int(), layer: z.string(), summary: z.string() })),
   missing: z.array(z.number().int()),
+  confirmed: z.array(z.number().int()).describe("Ids whose stale mark confirm cleared."),
 });
 
 export const WorkingItem = z.object({

@@ -97,9 +97,14 @@ export async function recall(
   return r.message ? { ...r, vector } : { results: r.results, vector };
 }
 
-/** Expands memories by id; 404 when none of them exists for this caller. */
-export function details(ctx: OpContext, ids: number[]): Promise<z.output<typeof DetailsOut>> {
-  return callOp(ctx.db, "coord.expand_memories", [ctx.identity.agentId, ctx.identity.sessionId, ids], memoryRefusals);
+/** Expands memories by id (and with `confirm`, clears their stale marks); 404 when none exists for this caller. */
+export function details(ctx: OpContext, ids: number[], confirm: boolean): Promise<z.output<typeof DetailsOut>> {
+  return callOp(
+    ctx.db,
+    "coord.expand_memories",
+    [ctx.identity.agentId, ctx.identity.sessionId, ids, confirm],
+    memoryRefusals,
+  );
 }
 
 /** The caller's session working memory. */

@@ -212,6 +212,11 @@ begin
     -- One lookup of the rows by id (= any: an index probe, whatever the table size).
     select m.id, m.layer, m.summary, m.event_type, m.name, m.outcome, m.occurrences, m.success_count, m.failure_count,
            l.why, v.sim, v.rnk as vrnk,
+           case when sm.memory_id is not null
+                then format('stale since %s: %s changed', left(sm.commit_sha, 7),
+                            array_to_string(sm.files[1:3], ', ')
+                            || case when cardinality(sm.files) > 3 then format(' and %s more', cardinality(sm.files) - 3) else '' end)
+           end as stale,
            l.rel
            * (0.5 + 0.5 * exp(-extract(epoch from now() - m.last_seen_at) / (30 * 86400.0)))
            * (case when m.lessons is not null then 1.1 when m.outcome = 'failure' then 0.95 else 1.0 end)
@@ -220,17 +225,20 @@ begin
                    else 1 + 0.15 * (select count(*) from unnest(m.tags) as t where t = any(v_tags)) end)
            * (case when m.layer = 'procedural'
                    then 0.5 + (m.success_count + 1)::float8 / (m.success_count + m.failure_count + 2) else 1 end)
+           -- Files it names changed since: possibly out of date, so below an equally relevant current memory.
+           * (case when sm.memory_id is not null then 0.7 else 1 end)
              as lscore
       from coord.memories m
       left join lexical l on l.id = m.id
       left join vec v on v.id = m.id
+      left join coord.memory_stale_marks sm on sm.memory_id = m.id
      where m.id = any(v_ids || v_vids)
   ), fused as (
     select b.*,
            case when v_vector = 'on'
                 then 30 * (coalesce(1.0 / (60 + case when b.lscore is not null
                                                      then row_number() over (partition by b.lscore is null order by b.lscore desc, b.id desc) end), 0)
-                           + coalesce(1.0 / (60 + b.vrnk), 0))
+                           + coalesce(1.0 / (60 + b.vrnk), 0) * (case when b.stale is not null then 0.7 else 1 end))
                 else b.lscore end as score
       from blended b
   ), top as (
@@ -240,7 +248,7 @@ begin
            'id', id, 'layer', layer, 'summary', summary, 'score', round(score::numeric, 3),
            'why', concat_ws('; ', why, case when sim is not null then format('embedding %s', round(sim::numeric, 2)) end),
            'event_type', case when layer = 'episodic' then event_type end, 'name', name, 'outcome', outcome,
-           'occurrences', case when occurrences > 1 then occurrences end,
+           'occurrences', case when occurrences > 1 then occurrences end, 'stale', stale,
            'success_rate', case when layer = 'procedural'
                                 then round(((success_count + 1) / (success_count + failure_count + 2))::numeric, 3) end))
          order by score desc, id desc), '[]'::jsonb)
@@ -257,6 +265,7 @@ $$;
 comment on function coord.recall(text, text, jsonb) is
   'Ranks episodic and procedural memories for a task description: weighted full-text coverage of the query terms '
   '(rare terms weigh more) above a relevance floor, a trigram pass for identifiers and typos, blended with recency, '
-  'lessons, occurrences, uses, tag boosts (or a tag filter with tag_mode=filter) and skill success rates; with an '
+  'lessons, occurrences, uses, tag boosts (or a tag filter with tag_mode=filter), skill success rates and staleness '
+  '(files named changed since: ranked lower, labelled); query expansions (p.expansions) count below exact terms; with an '
   'embedding and pgvector, fused with vector similarity by reciprocal rank. Answers compact rows; empty with a '
   'message when nothing clears the floor.';
