@@ -30,9 +30,9 @@ alter table "coord"."memories" add constraint "memories_embedding_model_check" C
 
 alter table "coord"."memories" validate constraint "memories_embedding_model_check";
 
-alter table "coord"."memories_archive" add constraint "memories_embedding_model_check" CHECK ((length(embedding_model) <= 200)) not valid;
+alter table "coord"."memories_archive" add constraint "memories_archive_embedding_model_check" CHECK ((length(embedding_model) <= 200)) not valid;
 
-alter table "coord"."memories_archive" validate constraint "memories_embedding_model_check";
+alter table "coord"."memories_archive" validate constraint "memories_archive_embedding_model_check";
 
 alter table "coord"."memory_stale_marks" add constraint "memory_stale_marks_memory_id_fkey" FOREIGN KEY (memory_id) REFERENCES coord.memories(id) ON DELETE CASCADE not valid;
 

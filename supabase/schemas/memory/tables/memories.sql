@@ -35,9 +35,6 @@ create table coord.memories (
   last_seen_at   timestamptz not null default now(),
   last_used_at   timestamptz,
   search         tsvector not null,
-  -- The model of the embedding when the app's provider computed it (null: none yet, or supplied by the caller).
-  -- Recall compares only vectors of one model; a new model's backfill replaces the old ones.
-  embedding_model text check (length(embedding_model) <= 200),
   check ((layer = 'procedural') = (name is not null))
 );
 comment on table coord.memories is
@@ -62,8 +59,7 @@ begin
     create extension if not exists vector with schema extensions;
     alter table coord.memories add column embedding extensions.vector(384);
     create index memories_embedding_idx on coord.memories using hnsw (embedding extensions.vector_cosine_ops);
-    comment on column coord.memories.embedding is
-      'Optional 384-dimension embedding (the app''s provider or the caller), for vector recall.';
+    comment on column coord.memories.embedding is 'Optional 384-dimension embedding (caller-supplied), for vector recall.';
   end if;
 end $$;
 
