@@ -27,7 +27,7 @@ export class MemoryWorker {
   readonly embedder: Embedder | null;
   private hasVector: Promise<boolean> | null = null;
   private readonly queue = new Set<number>();
-  private flushing: Promise<void> | null = null;
+  private flushing = false;
   private readonly background = new Set<Promise<void>>();
   private readonly queries = new Map<string, number[]>();
 
@@ -81,11 +81,19 @@ export class MemoryWorker {
   enqueue(id: number): void {
     if (!this.embedder) return;
     this.queue.add(id);
-    if (!this.flushing) {
-      this.flushing = this.track(this.flush()).finally(() => {
-        this.flushing = null;
-      });
-    }
+    this.kick();
+  }
+
+  /** One flush at a time; ids queued while it ends start the next (inside the tracked work, so settled() waits). */
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = true;
+    this.track(
+      this.flush().finally(() => {
+        this.flushing = false;
+        if (this.queue.size) this.kick();
+      }),
+    );
   }
 
   private async flush(): Promise<void> {

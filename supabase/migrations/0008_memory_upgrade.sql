@@ -280,10 +280,8 @@ declare
   v_grp    text[];
   v_gw     float8[];
   v_f      float8[];
-  v_qa     tsquery[];
-  v_qb     tsquery[];
-  v_qc     tsquery[];
   v_stages tsquery[];
+  v_xstages tsquery[];
   v_stage  tsquery;
   v_cand   bigint[] := '{}';
   v_rows   float8;
@@ -345,14 +343,14 @@ begin
          -- A member counts at most as much as its group's own term weighs.
          array_agg((select least(r.w, o.w) from weighted o where o.f = 1 and o.label = r.grp) order by f desc, label),
          array_agg(f order by f desc, label),
-         array_agg((select string_agg(quote_literal(x) || ':A', ' & ') from unnest(parts) x)::tsquery order by f desc, label),
-         array_agg((select string_agg(quote_literal(x) || ':B', ' & ') from unnest(parts) x)::tsquery order by f desc, label),
-         array_agg((select string_agg(quote_literal(x) || ':C', ' & ') from unnest(parts) x)::tsquery order by f desc, label),
-         -- Candidates: any rare term or rare expansion; all common own terms; the two rarest common own terms.
-         array[string_agg('(' || (select string_agg(quote_literal(x), ' & ') from unnest(parts) x) || ')', ' | ') filter (where rare),
+         -- Candidates: any rare own term; all common own terms; the two rarest common own terms.
+         array[string_agg(quote_literal(label), ' | ') filter (where f = 1 and rare),
                string_agg(quote_literal(label), ' & ') filter (where f = 1 and not rare),
-               string_agg(quote_literal(label), ' & ') filter (where f = 1 and not rare and nth <= 2)]::tsquery[]
-    into v_lex, v_w, v_grp, v_gw, v_f, v_qa, v_qb, v_qc, v_stages
+               string_agg(quote_literal(label), ' & ') filter (where f = 1 and not rare and nth <= 2)]::tsquery[],
+         -- And each rare expansion on its own: one OR of dozens of terms makes the planner give up the index.
+         array_agg((select string_agg(quote_literal(x), ' & ') from unnest(parts) x)::tsquery order by freq, label)
+           filter (where f < 1 and rare)
+    into v_lex, v_w, v_grp, v_gw, v_f, v_stages, v_xstages
     from ranked r;
 
   if v_lex is not null then
@@ -361,8 +359,11 @@ begin
     v_denom := least(v_denom, 2.5);
     -- Candidates in stages, each a bounded index scan: rows with any rare term; if too few, rows with every common
     -- term; if still too few, rows with the two rarest common terms. All query terms then score the candidates.
-    foreach v_stage in array v_stages loop
-      continue when v_stage is null or coalesce(array_length(v_cand, 1), 0) >= v_limit;
+    foreach v_stage in array v_stages[1:1] || coalesce(v_xstages, '{}') || v_stages[2:3] loop
+      -- Rare expansions always bring their (few) rows, so a paraphrase's target is scored even when the query's own
+      -- rare words found plenty; the common-term stages run only while candidates are short.
+      continue when v_stage is null
+                 or (coalesce(array_length(v_cand, 1), 0) >= v_limit and not v_stage = any(coalesce(v_xstages, '{}')));
       v_cand := v_cand || array(
         select m.id from coord.memories m
          where m.search @@ v_stage
@@ -372,17 +373,32 @@ begin
            and (v_types is null or m.event_type = any(v_types))
            and (not v_filter or m.tags && v_tags)
            and m.id <> all(v_cand)
-         limit 100);
+         limit case when v_stage = any(coalesce(v_xstages, '{}')) then 20 else 100 end);
     end loop;
+    -- Scoring joins each candidate's lexemes (with their weights: A summary, B tags, C the rest) to the query's
+    -- members by lexeme, instead of testing every member's query against every candidate. A member of several
+    -- lexemes ("pull request") needs all of them and counts with its weakest field.
     with cand as (
       select m.id, m.search from coord.memories m where m.id = any(v_cand)
+    ), q as (
+      select * from unnest(v_lex, v_grp, v_gw, v_f) with ordinality as q(label, grp, gw, f, k)
+    ), qp as (
+      select q.k, p.part, cardinality(string_to_array(q.label, ' ')) as n
+        from q, unnest(string_to_array(q.label, ' ')) as p(part)
+    ), cl as (
+      select c.id, u.lexeme,
+             case when 'A' = any(u.weights) then 1.0 when 'B' = any(u.weights) then 0.6
+                  when 'C' = any(u.weights) then 0.35 else 0 end as field
+        from cand c, unnest(c.search) as u
+       where u.lexeme in (select part from qp)
+    ), matched as (
+      select cl.id, qp.k, min(cl.field) as field
+        from cl join qp on qp.part = cl.lexeme
+       group by cl.id, qp.k, qp.n
+      having count(*) = qp.n
     ), hits as (
-      select c.id, q.lex, q.grp, q.gw * q.f as w, q.f,
-             case when c.search @@ q.qa then 1.0
-                  when c.search @@ q.qb then 0.6
-                  when c.search @@ q.qc then 0.35
-                  else 0 end as field
-        from cand c, unnest(v_lex, v_grp, v_gw, v_f, v_qa, v_qb, v_qc) as q(lex, grp, gw, f, qa, qb, qc)
+      select m.id, q.label as lex, q.grp, q.gw * q.f as w, q.f, m.field
+        from matched m join q on q.k = m.k
     ), best as (
       -- Per group, the best member: an exact match, else the best-weighted expansion.
       select distinct on (id, grp) id, grp, lex, f, w * field as credit, field
