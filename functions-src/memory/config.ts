@@ -21,7 +21,7 @@ export interface EmbeddingConfig {
   batchSize: number;
   /** MEMORY_EMBEDDING_RETRIES: retries of a failed request (429, 5xx, network, timeout), with backoff (default 2). */
   retries: number;
-  /** MEMORY_EMBEDDING_DIMENSIONS_PARAM=true: send `dimensions: 384` (OpenAI text-embedding-3 models shorten). */
+  /** MEMORY_EMBEDDING_DIMENSIONS=384: send `dimensions: 384` (OpenAI text-embedding-3 models shorten to it). */
   sendDimensions: boolean;
   /**
    * MEMORY_EMBEDDING_MIN_SIMILARITY: cosine similarity a vector match needs, in percent (scales differ by model:
@@ -60,7 +60,9 @@ export function loadMemoryConfig(env: Env): MemoryConfig {
       timeoutMs: intVar(env, "MEMORY_EMBEDDING_TIMEOUT_MS", 10_000, 100, 300_000),
       batchSize: intVar(env, "MEMORY_EMBEDDING_BATCH", 32, 1, 2048),
       retries: intVar(env, "MEMORY_EMBEDDING_RETRIES", 2, 0, 10),
-      sendDimensions: enumVar(env, "MEMORY_EMBEDDING_DIMENSIONS_PARAM", ["true", "false"], "false") === "true",
+      sendDimensions: env.MEMORY_EMBEDDING_DIMENSIONS?.trim()
+        ? enumVar(env, "MEMORY_EMBEDDING_DIMENSIONS", ["384"], "384") === "384"
+        : false,
       minSimilarity: similarity === null ? null : similarity / 100,
     },
   };
