@@ -5,6 +5,7 @@
 import { type EventsConfig, loadEventsConfig } from "./events/config.ts";
 import { AGENT_ID_PATTERN } from "./identity/agent-id.ts";
 import { ConfigError, type Env, enumVar, intVar, list } from "./util/env.ts";
+import { loadMemoryConfig, type MemoryConfig } from "./memory/config.ts";
 import { loadVerificationConfig, type VerificationConfig } from "./verification/config.ts";
 
 export { ConfigError, type Env };
@@ -64,6 +65,8 @@ export interface AppConfig {
   verification: VerificationConfig;
   /** Event streams: heartbeat, backlog bound, how long a stream may stay open on this host. */
   events: EventsConfig;
+  /** Memory's settings (the embedding provider). */
+  memory: MemoryConfig;
 }
 
 /** Where the database is and how to reach it. */
@@ -151,6 +154,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
     },
     verification: loadVerificationConfig(env),
     events: loadEventsConfig(env, defaults),
+    memory: loadMemoryConfig(env),
     port: intVar(env, "PORT", defaults.port, 0, 65535),
     hostname: env.HOST?.trim() || "127.0.0.1",
     database: {

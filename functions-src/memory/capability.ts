@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineCapability } from "../ops/capability.ts";
+import { type Capability, defineCapability } from "../ops/capability.ts";
 import { defineOperation } from "../ops/operation.ts";
 import {
   ContextOut,
@@ -18,6 +18,11 @@ import {
 } from "./schemas.ts";
 import { memoryConstraints } from "./refusals.ts";
 import * as memory from "./service.ts";
+import { MemoryWorker } from "./worker.ts";
+import type { AppDeps } from "../types.ts";
+
+/** The capability's state: the embedding provider and its background work. */
+const worker = (deps: Pick<AppDeps, "state">): MemoryWorker => deps.state(memoryCapability as Capability<MemoryWorker>);
 
 /** Stores a memory in one of the three layers. */
 export const remember = defineOperation({
@@ -33,7 +38,7 @@ export const remember = defineOperation({
   // Working memory belongs to one session; the other layers to the agent.
   access: (input) => (input.layer === "working" ? "session" : "agent"),
   rate: "memoryWrites",
-  run: (ctx, input) => memory.remember(ctx, input),
+  run: (ctx, input) => memory.remember(ctx, input, worker(ctx)),
   summarize: (o) => {
     const moved = (o.evicted?.length ?? 0) + (o.cut?.length ?? 0);
     return (
@@ -57,26 +62,33 @@ export const recall = defineOperation({
   output: RecallOut,
   hints: { readOnlyHint: true, idempotentHint: true },
   http: { method: "POST", path: "/memory/recall" },
-  run: (ctx, input) => memory.recall(ctx, input),
+  run: (ctx, input) => memory.recall(ctx, input, worker(ctx)),
   summarize: (o) =>
     o.results.length === 0
       ? (o.message ?? "No relevant memory.")
-      : o.results.map((r) => `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})`).join("\n"),
+      : o.results
+          .map(
+            (r) =>
+              `#${r.id} [${r.layer}${r.name ? ` ${r.name}` : ""}] ${r.summary} (${r.score})` +
+              (r.stale ? ` [${r.stale}]` : ""),
+          )
+          .join("\n"),
 });
 
 /** Expands memories by id. */
 export const memoryDetails = defineOperation({
   name: "memory_details",
   title: "Memory details",
-  description: "Full details of memories by id (from recall).",
+  description: "Full details of memories by id (from recall). confirm=true: you checked stale ones still hold.",
   input: DetailsIn,
   output: DetailsOut,
   hints: { destructiveHint: false },
   http: { method: "GET", path: "/memory/details" },
-  run: (ctx, input) => memory.details(ctx, input.ids),
+  run: (ctx, input) => memory.details(ctx, input.ids, input.confirm),
   summarize: (o) =>
     o.memories.map((m) => `#${m.id} ${m.summary}`).join("\n") +
-    (o.missing.length ? `\nmissing: ${o.missing.join(", ")}` : ""),
+    (o.missing.length ? `\nmissing: ${o.missing.join(", ")}` : "") +
+    (o.confirmed.length ? `\nconfirmed (no longer stale): ${o.confirmed.join(", ")}` : ""),
 });
 
 /** The session's working memory. */
@@ -138,14 +150,22 @@ export const memoryRetention = defineOperation({
   http: { method: "POST", path: "/memory/retention" },
   tool: false,
   access: "admin",
-  run: (ctx, input) => memory.retention(ctx, input.age_days),
-  summarize: (o) => `archived ${o.archived} episodic memories older than ${o.age_days} days`,
+  run: (ctx, input) => memory.retention(ctx, input.age_days, worker(ctx)),
+  summarize: (o) =>
+    `archived ${o.archived} episodic memories older than ${o.age_days} days` +
+    (o.embedded !== undefined ? `; embedded ${o.embedded}` : ""),
 });
 
+/**
+ * Memory: episodic, working and procedural layers (docs/MEMORY.md). Its state is the embedding worker (provider from
+ * `config.memory.embeddings`: MEMORY_EMBEDDINGS, MEMORY_EMBEDDING_URL, …).
+ */
 export const memoryCapability = defineCapability({
   name: "memory",
   constraints: memoryConstraints,
-  // Retention with the configured age (setting retention_days); it also refreshes recall's statistics.
-  maintenance: (deps) => memory.retention(deps, undefined),
+  setup: (deps) => new MemoryWorker(deps.db, deps.log, deps.config.memory.embeddings, deps.fetch),
+  // Retention with the configured age (setting retention_days; it also refreshes recall's statistics), then the
+  // embedding backfill.
+  maintenance: (deps) => memory.retention(deps, undefined, worker(deps)),
   operations: [remember, recall, memoryDetails, getContext, reportSkillOutcome, memoryRetention, listMemories],
 });

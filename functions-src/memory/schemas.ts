@@ -129,6 +129,7 @@ export const RecallHit = z.object({
   outcome: z.string().optional(),
   occurrences: z.number().int().optional(),
   success_rate: z.number().optional(),
+  stale: z.string().optional().describe("Files it names changed since: check it, then memory_details confirm=true."),
 });
 
 export const RecallOut = z.object({
@@ -139,11 +140,13 @@ export const RecallOut = z.object({
 
 export const DetailsIn = z.object({
   ids: z.array(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(20),
+  confirm: z.boolean().default(false).describe("You checked these stale memories still hold: clears the marks."),
 });
 
 export const DetailsOut = z.object({
   memories: z.array(z.looseObject({ id: z.number().int(), layer: z.string(), summary: z.string() })),
   missing: z.array(z.number().int()),
+  confirmed: z.array(z.number().int()).describe("Ids whose stale marks confirm cleared."),
 });
 
 export const WorkingItem = z.object({
@@ -194,7 +197,11 @@ export const RetentionIn = z.object({
     .describe("Archive episodic rows unseen and unused this long (default: setting retention_days, 90)."),
 });
 
-export const RetentionOut = z.object({ archived: z.number().int(), age_days: z.number().int() });
+export const RetentionOut = z.object({
+  archived: z.number().int(),
+  age_days: z.number().int(),
+  embedded: z.number().int().optional().describe("Memories the embedding backfill gave a vector."),
+});
 
 export const ListMemoriesIn = z.object({
   layer: z.enum(["episodic", "procedural"]).optional(),

@@ -6,7 +6,9 @@ import { decodeCursor, encodeCursor } from "../ops/paging.ts";
 import { callJson } from "../db/port.ts";
 import { callOp } from "../ops/call.ts";
 import type { OpContext } from "../types.ts";
+import { expandQuery } from "./expansion.ts";
 import { memoryRefusals } from "./refusals.ts";
+import type { MemoryWorker } from "./worker.ts";
 import type {
   ContextOut,
   DetailsOut,
@@ -26,15 +28,27 @@ function compact(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
 }
 
-/** Stores an episodic memory or a skill, or adds to the session's working memory. */
+/**
+ * Stores an episodic memory or a skill, or adds to the session's working memory. New text is embedded after the
+ * answer (the worker's background work), where a provider and pgvector exist.
+ */
 export async function remember(
   ctx: OpContext,
   input: z.output<typeof RememberIn>,
+  worker: MemoryWorker,
 ): Promise<z.output<typeof RememberOut>> {
   const { agentId, sessionId } = ctx.identity;
   if (input.layer !== "working") {
     const { kind: _k, priority: _p, pinned: _pin, budget_tokens: _b, ...memory } = input;
-    return callOp(ctx.db, "coord.remember", [agentId, sessionId, compact(memory)], memoryRefusals);
+    const r = await callOp<z.output<typeof RememberOut>>(
+      ctx.db,
+      "coord.remember",
+      [agentId, sessionId, compact(memory)],
+      memoryRefusals,
+    );
+    // A caller-supplied vector is kept; a deduplicated repeat changes no text worth a new vector.
+    if (!input.embedding && (r.status === "stored" || r.status === "updated")) worker.enqueue(r.id);
+    return r;
   }
   const session = ctx.identity.sessionId!;
   const content = input.details ? `${input.summary}\n${input.details}` : input.summary;
@@ -47,22 +61,54 @@ export async function remember(
     repo: input.repo,
     task_id: input.task_id,
   });
-  return callOp(ctx.db, "coord.add_working_item", [agentId, session, item], memoryRefusals);
+  const r = await callOp<z.output<typeof RememberOut>>(
+    ctx.db,
+    "coord.add_working_item",
+    [agentId, session, item],
+    memoryRefusals,
+  );
+  // Cut and evicted items became episodic memories: recall should find them by meaning too.
+  for (const m of [...(r.evicted ?? []), ...(r.cut ?? [])]) worker.enqueue(m.memory_id);
+  return r;
 }
 
-/** Ranks memories for a task; empty with a message when nothing clears the relevance floor. */
-export async function recall(ctx: OpContext, input: z.output<typeof RecallIn>): Promise<z.output<typeof RecallOut>> {
+/**
+ * Ranks memories for a task; empty with a message when nothing clears the relevance floor. With a provider and
+ * pgvector, the query is embedded here and recall fuses vector and lexical ranks; a caller-supplied vector wins.
+ */
+export async function recall(
+  ctx: OpContext,
+  input: z.output<typeof RecallIn>,
+  worker: MemoryWorker,
+): Promise<z.output<typeof RecallOut>> {
+  // Paraphrases: the query's words with coding abbreviations and WordNet synonyms, weighted below the words themselves.
+  const query: Record<string, unknown> = { ...compact(input), expansions: expandQuery(input.task_description) };
+  if (!input.embedding && worker.embedder) {
+    const vector = await worker.queryEmbedding(input.task_description);
+    if (vector) {
+      query.embedding = vector;
+      query.embedding_model = worker.embedder.model;
+      if (worker.config.minSimilarity !== null) query.vector_floor = worker.config.minSimilarity;
+    }
+  }
   const r = await callJson<z.output<typeof RecallOut> & { message: string | null }>(ctx.db, "coord.recall", [
     ctx.identity.agentId,
     ctx.identity.sessionId,
-    compact(input),
+    query,
   ]);
-  return r.message ? r : { results: r.results, vector: r.vector };
+  // A provider without a store for vectors (Postgres without pgvector) is a fallback worth saying.
+  const vector = r.vector === "off" && worker.embedder && !(await worker.vectorStore()) ? "unavailable" : r.vector;
+  return r.message ? { ...r, vector } : { results: r.results, vector };
 }
 
-/** Expands memories by id; 404 when none of them exists for this caller. */
-export function details(ctx: OpContext, ids: number[]): Promise<z.output<typeof DetailsOut>> {
-  return callOp(ctx.db, "coord.expand_memories", [ctx.identity.agentId, ctx.identity.sessionId, ids], memoryRefusals);
+/** Expands memories by id (and with `confirm`, clears their stale marks); 404 when none exists for this caller. */
+export function details(ctx: OpContext, ids: number[], confirm: boolean): Promise<z.output<typeof DetailsOut>> {
+  return callOp(
+    ctx.db,
+    "coord.expand_memories",
+    [ctx.identity.agentId, ctx.identity.sessionId, ids, confirm],
+    memoryRefusals,
+  );
 }
 
 /** The caller's session working memory. */
@@ -90,12 +136,18 @@ export function skillOutcome(
   );
 }
 
-/** Archives old unused episodic memories. */
-export function retention(
+/**
+ * The memory upkeep: archives old unused episodic memories (and refreshes recall's statistics), then backfills
+ * embeddings the provider has not computed yet.
+ */
+export async function retention(
   ctx: Pick<OpContext, "db">,
   ageDays: number | undefined,
+  worker: MemoryWorker,
 ): Promise<z.output<typeof RetentionOut>> {
-  return callJson(ctx.db, "coord.archive_memories", [ageDays ?? null]);
+  const archived = await callJson<z.output<typeof RetentionOut>>(ctx.db, "coord.archive_memories", [ageDays ?? null]);
+  const backfill = await worker.backfill();
+  return backfill ? { ...archived, embedded: backfill.embedded } : archived;
 }
 
 /** What a list_memories cursor holds: the last id of the page. */

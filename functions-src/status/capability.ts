@@ -6,6 +6,8 @@ import { errorResponse, type PathItem } from "../ops/openapi.ts";
 import { defineOperation } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
 import { VERSION } from "../version.ts";
+import { memoryCapability } from "../memory/capability.ts";
+import type { MemoryWorker } from "../memory/worker.ts";
 
 const StatusOut = z.object({
   version: z.string(),
@@ -15,18 +17,36 @@ const StatusOut = z.object({
   locks: z.number().int(),
   tasks: z.number().int(),
   now: z.string(),
+  memory: z
+    .object({
+      embeddings: z.object({
+        provider: z.string(),
+        vector: z.enum(["available", "unavailable"]),
+        embedded: z.number().int().optional(),
+        pending: z.number().int().optional(),
+        note: z.string().optional(),
+      }),
+    })
+    .optional()
+    .describe("Memory's embedding provider and vector store (absent when memory is not mounted)."),
 });
 
-async function readStatus(ctx: Pick<OpContext, "db">): Promise<z.output<typeof StatusOut>> {
-  const s = await callJson<Omit<z.output<typeof StatusOut>, "version">>(ctx.db, "coord.status");
-  return { version: VERSION, ...s };
+async function readStatus(ctx: Pick<OpContext, "db" | "state">): Promise<z.output<typeof StatusOut>> {
+  const s = await callJson<Omit<z.output<typeof StatusOut>, "version" | "memory">>(ctx.db, "coord.status");
+  let worker: MemoryWorker | null = null;
+  try {
+    worker = ctx.state(memoryCapability);
+  } catch {
+    // memory is not mounted in this app
+  }
+  return { version: VERSION, ...s, ...(worker ? { memory: { embeddings: await worker.status() } } : {}) };
 }
 
 /** GET /status: the same counts as the coordinator://status resource, for REST callers. */
 export const status = defineOperation({
   name: "coordinator_status",
   title: "Coordinator status",
-  description: "Version, schema version and counts of agents, locks and open tasks.",
+  description: "Version, schema version, counts of agents, locks and open tasks, and memory's embedding provider.",
   input: z.object({}),
   output: StatusOut,
   hints: { readOnlyHint: true, idempotentHint: true },
@@ -136,7 +156,8 @@ export const statusCapability = defineCapability({
       name: "status",
       uri: "coordinator://status",
       title: "Coordinator status",
-      description: "Version, schema version, and counts of agents, live sessions, active locks and open tasks.",
+      description:
+        "Version, schema version, counts of agents, live sessions, active locks and open tasks, and memory's embedding provider and vector store.",
       read: (ctx) => readStatus(ctx),
     },
   ],

@@ -1,6 +1,7 @@
 import picomatch from "picomatch";
 import { parse as parseYaml } from "yaml";
 import { parse as parseToml } from "smol-toml";
+import { findSecret } from "../util/secrets.ts";
 import type { ChangedFile } from "./routing.ts";
 
 /** A changed file as tier 0 sees it: its path, and its new content or unified diff when the change carries them. */
@@ -26,17 +27,6 @@ export interface StaticResult {
 /** Files above this many bytes are refused: binaries and dumps belong in artifact storage, not the repository. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 
-// Patterns for credentials with a recognisable shape; the message names the kind, never the value.
-const SECRET_PATTERNS: Array<[string, RegExp]> = [
-  ["private key", /-----BEGIN (?:RSA |EC |OPENSSH |DSA |ENCRYPTED )?PRIVATE KEY-----/],
-  ["AWS access key id", /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/],
-  ["GitHub token", /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b|\bgithub_pat_[A-Za-z0-9_]{60,}\b/],
-  ["Slack token", /\bxox[abprs]-[A-Za-z0-9-]{10,}\b/],
-  ["Stripe live key", /\b[sr]k_live_[A-Za-z0-9]{20,}\b/],
-  ["Google API key", /\bAIza[0-9A-Za-z_-]{35}\b/],
-  ["JWT", /\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/],
-  ["password assignment", /\b(?:password|passwd|secret|api[_-]?key)\s*[:=]\s*["'][^"'\s]{8,}["']/i],
-];
 const CONFLICT = /^(?:<{7}(?: |$)|={7}$|>{7}(?: |$))/;
 // Never committed, whatever the tier: dependency trees, local state, private keys by their usual names.
 const isForbidden = picomatch(
@@ -116,12 +106,9 @@ export function runStaticChecks(files: StaticInput[]): StaticResult {
     for (const [n, text] of lines) {
       if (CONFLICT.test(text))
         findings.push({ check: "conflict_marker", path: f.path, line: n, message: "merge-conflict marker" });
-      for (const [kind, re] of SECRET_PATTERNS) {
-        if (re.test(text)) {
-          findings.push({ check: "secret", path: f.path, line: n, message: `looks like a ${kind}` });
-          break;
-        }
-      }
+      // The app's one secret rule set (util/secrets.ts), the same as memory redaction; the kind, never the value.
+      const secret = findSecret(text);
+      if (secret) findings.push({ check: "secret", path: f.path, line: n, message: `looks like a ${secret.kind}` });
     }
     if (f.content !== undefined) {
       const err = syntaxError(f.path, f.content);

@@ -14,6 +14,16 @@ export type CoordinatorStatusOutput = {
   locks: number;
   tasks: number;
   now: string;
+  /** Memory's embedding provider and vector store (absent when memory is not mounted). */
+  memory?: {
+    embeddings: {
+      provider: string;
+      vector: "available" | "unavailable";
+      embedded?: number;
+      pending?: number;
+      note?: string;
+    };
+  };
 };
 
 /** Arguments of `heartbeat` (POST /sessions/heartbeat). */
@@ -636,6 +646,8 @@ export type RecallOutput = {
     outcome?: string;
     occurrences?: number;
     success_rate?: number;
+    /** Files it names changed since: check it, then memory_details confirm=true. */
+    stale?: string;
   }>;
   /** Whether vector similarity joined the ranking. */
   vector: "off" | "on" | "unavailable";
@@ -645,6 +657,11 @@ export type RecallOutput = {
 /** Arguments of `memory_details` (GET /memory/details). */
 export type MemoryDetailsInput = {
   ids: Array<number>;
+  /**
+   * You checked these stale memories still hold: clears the marks.
+   * @default false
+   */
+  confirm?: boolean;
 };
 
 /** Answer of `memory_details`. */
@@ -656,6 +673,8 @@ export type MemoryDetailsOutput = {
     [key: string]: unknown;
   }>;
   missing: Array<number>;
+  /** Ids whose stale marks confirm cleared. */
+  confirmed: Array<number>;
 };
 
 /** Arguments of `get_context` (GET /memory/context). */
@@ -708,6 +727,8 @@ export type MemoryRetentionInput = {
 export type MemoryRetentionOutput = {
   archived: number;
   age_days: number;
+  /** Memories the embedding backfill gave a vector. */
+  embedded?: number;
 };
 
 /** Arguments of `list_memories` (GET /memory). */
@@ -1227,7 +1248,7 @@ export abstract class OperationMethods {
   ): Promise<OperationTypes[N]["output"]>;
 
   /**
-   * Version, schema version and counts of agents, locks and open tasks.
+   * Version, schema version, counts of agents, locks and open tasks, and memory's embedding provider.
    * `GET /status` (REST only) · access: agent · retried: always
    */
   coordinatorStatus(args: CoordinatorStatusInput = {}, options?: CallOptions): Promise<CoordinatorStatusOutput> {
@@ -1419,7 +1440,7 @@ export abstract class OperationMethods {
   }
 
   /**
-   * Full details of memories by id (from recall).
+   * Full details of memories by id (from recall). confirm=true: you checked stale ones still hold.
    * `GET /memory/details` · MCP tool `memory_details` · access: agent · retried: never
    */
   memoryDetails(args: MemoryDetailsInput, options?: CallOptions): Promise<MemoryDetailsOutput> {

@@ -16,8 +16,10 @@ begin
        and (m.last_used_at is null or m.last_used_at < now() - make_interval(days => v_days))
     returning m.*
   )
+  -- By column name, not position: columns added by later migrations sit in a different order in the two tables.
   insert into coord.memories_archive
-  select * from moved;
+  select (jsonb_populate_record(null::coord.memories_archive, to_jsonb(moved) || jsonb_build_object('archived_at', now()))).*
+    from moved;
   get diagnostics v_moved = row_count;
   if v_moved > 0 then
     perform coord.emit('memory.archived', null, null, null, jsonb_build_object('rows', v_moved, 'age_days', v_days));

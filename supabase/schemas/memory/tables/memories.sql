@@ -48,6 +48,8 @@ create index memories_search_idx on coord.memories using gin (search) with (fast
 create index memories_dedup_idx on coord.memories (agent_id, event_type, norm_summary, last_seen_at) where layer = 'episodic';
 create unique index memories_skill_idx on coord.memories (repo, name) where layer = 'procedural';
 create index memories_retention_idx on coord.memories (last_seen_at) where layer = 'episodic';
+-- Staleness: which memories name the files a change touched (coord.memory_files_changed).
+create index memories_files_idx on coord.memories using gin (file_paths) with (fastupdate = off) where file_paths <> '{}';
 
 -- pgvector where the database has it: an optional embedding per memory, ranked by cosine distance. A `do` block, so
 -- the same file builds a database with and without the extension (the diff tooling's Postgres has none).
