@@ -86,14 +86,19 @@ async function within<T>(p: Promise<T>, what: string): Promise<T> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-/** The problems of one answer: a 5xx, a leak, a 4xx without code and message. */
-function problemsOf(status: number, text: string, sent: string, mcp: boolean): string[] {
+/**
+ * The problems of one answer: a 5xx, a leak, a 4xx without code and message. Every refusal is JSON; a success may be
+ * what its route documents (the dashboard's page and assets, an event stream), so a 2xx of another type is not read
+ * as JSON — only checked for leaks.
+ */
+function problemsOf(status: number, text: string, sent: string, mcp: boolean, type = "application/json"): string[] {
   const problems: string[] = [];
   if (status >= 500) problems.push(`answered ${status}`);
   for (const [what, re] of LEAKS) {
     const m = re.exec(text);
     if (m && !sent.includes(m[0])) problems.push(`${what} in the answer: ${JSON.stringify(m[0])}`);
   }
+  if (status < 400 && !type.includes("json")) return problems;
   let body: any;
   try {
     body = JSON.parse(text);
@@ -185,7 +190,8 @@ forEachDatabase("fuzz: every operation and tool, invalid inputs", (get) => {
             res = await within(Promise.resolve(app.request(`${path}${sent}`, { method: op.method, headers })), op.name);
           }
           const text = await res.text();
-          const problems = problemsOf(res.status, text, sent + params.join(""), false);
+          const type = res.headers.get("content-type") ?? "";
+          const problems = problemsOf(res.status, text, sent + params.join(""), false, type);
           if (problems.length) throw new Error(`${problems.join("; ")} — answer ${text.slice(0, 300)}`);
         }),
         { numRuns: RUNS, seed: SEED + hash(op.name), endOnFailure: true },

@@ -14,13 +14,20 @@ const page = (operationId: string, summary: string, type: string): PathItem => (
   },
 });
 
-const api = (method: string, operationId: string, summary: string, description: string): PathItem => ({
+const api = (
+  method: string,
+  operationId: string,
+  summary: string,
+  description: string,
+  body?: Record<string, unknown>,
+): PathItem => ({
   [method]: {
     operationId,
     summary,
     description,
     tags: ["dashboard"],
     security: [],
+    ...(body ? { requestBody: { required: true, content: { "application/json": { schema: body } } } } : {}),
     responses: {
       "200": { description: "OK", content: { "application/json": { schema: { type: "object" } } } },
       "400": errorResponse(400),
@@ -55,8 +62,13 @@ export const DASHBOARD_DOCS: Record<string, PathItem> = {
     "dashboard_login",
     "Sign in",
     "Takes an API key once ({key}) and answers a session cookie (HttpOnly, SameSite=Strict) and a CSRF token.",
+    {
+      type: "object",
+      required: ["key"],
+      properties: { key: { type: "string" }, agent_id: { type: "string" } },
+    },
   ),
-  "/dashboard/api/logout": api("post", "dashboard_logout", "Sign out", WRITE),
+  "/dashboard/api/logout": api("post", "dashboard_logout", "Sign out", WRITE, { type: "object" }),
   "/dashboard/api/overview": api("get", "dashboard_overview", "Everything the page shows", COOKIE),
   "/dashboard/api/events": api("get", "dashboard_events", "The event stream for the page (SSE)", COOKIE),
   "/dashboard/api/changesets/{id}/review": api(
@@ -64,5 +76,10 @@ export const DASHBOARD_DOCS: Record<string, PathItem> = {
     "dashboard_review",
     "Approve or reject a tier-4 change",
     `${WRITE}; admin sessions only`,
+    {
+      type: "object",
+      required: ["decision", "note"],
+      properties: { decision: { type: "string", enum: ["approve", "reject"] }, note: { type: "string" } },
+    },
   ),
 };

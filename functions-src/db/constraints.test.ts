@@ -42,6 +42,7 @@ const INTERNAL = new Set([
   "session_notices.session_notices_kind_check",
   "sessions.sessions_end_cause_check",
   "sessions.sessions_timeout_seconds_check",
+  "memories.memories_embedding_model_check", // set by the embedding worker from its configured model
   // Dashboard sessions: digests and ids the server makes itself.
   "dashboard_sessions.dashboard_sessions_token_hash_check",
   "dashboard_sessions.dashboard_sessions_agent_id_check",

@@ -24,8 +24,8 @@ const eventType = z
 export const RememberIn = z
   .object({
     layer: z.enum(["episodic", "working", "procedural"]).default("episodic"),
-    event_type: eventType.optional().describe("e.g. test_failure, build_fix, convention, api_quirk (episodic)."),
-    summary: text(500).describe("One line: what happened or what to keep in mind."),
+    event_type: eventType.optional().describe("e.g. test_failure, build_fix (episodic)"),
+    summary: text(500).describe("One line: what happened or what to keep"),
     details: text(8000).optional(),
     outcome: z
       .enum(["success", "failure", "partial"])
@@ -40,16 +40,14 @@ export const RememberIn = z
       .string()
       .regex(/^[0-9a-f]{7,40}$/, "7-40 lowercase hex digits")
       .optional(),
-    task_id: text(128)
-      .optional()
-      .describe("Task it is about; working items are handed to its next claimant if it comes back."),
+    task_id: text(128).optional().describe("Task it is about (working items go to its next claimant)"),
     name: z
       .string()
       .trim()
       .toLowerCase()
       .regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, "lowercase letters, digits and ._- only, at most 100")
       .optional()
-      .describe("Procedural: the skill's name (one per repository)."),
+      .describe("Procedural: skill name, one per repo"),
     steps: z.array(text(500)).max(30).optional().describe("Procedural: the steps."),
     preconditions: text(2000).optional(),
     kind: z
@@ -64,7 +62,7 @@ export const RememberIn = z
       .min(100)
       .max(100_000)
       .optional()
-      .describe("Working: this session's token budget (default 4000)."),
+      .describe("Working: session token budget (default 4000)"),
     embedding: embedding.optional(),
   })
   .refine((v) => v.layer !== "procedural" || v.name !== undefined, {
@@ -102,10 +100,7 @@ export const RememberOut = z.object({
 export const RecallIn = z.object({
   task_description: text(4000).describe("What you are about to do, in your own words."),
   tags: tags.optional(),
-  tag_mode: z
-    .enum(["boost", "filter"])
-    .default("boost")
-    .describe("boost ranks tagged memories higher; filter keeps only them."),
+  tag_mode: z.enum(["boost", "filter"]).default("boost").describe("boost: tagged rank higher; filter: only tagged"),
   event_types: z.array(eventType).max(20).optional(),
   layers: z
     .array(z.enum(["episodic", "procedural"]))
@@ -140,7 +135,7 @@ export const RecallOut = z.object({
 
 export const DetailsIn = z.object({
   ids: z.array(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)).min(1).max(20),
-  confirm: z.boolean().default(false).describe("You checked these stale memories still hold: clears the marks."),
+  confirm: z.boolean().default(false).describe("You checked they still hold: clears stale marks"),
 });
 
 export const DetailsOut = z.object({

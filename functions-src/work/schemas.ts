@@ -48,11 +48,11 @@ export const TaskSpec = z.object({
     )
     .max(LIMITS.dependsOn)
     .default([])
-    .describe("Task ids that must complete first; in a batch, an integer is the index of another task of it"),
+    .describe("Task ids to complete first (in a batch: an index in it)"),
   deadline: z.iso.datetime({ offset: true }).optional().describe("Not claimable after this; fails if still pending"),
   max_attempts: z.number().int().min(1).max(20).default(3),
   retry_backoff_seconds: z.number().int().min(0).max(3600).default(5).describe("Retry delay base, doubled per attempt"),
-  idempotency_key: z.string().min(1).max(200).optional().describe("Same key from the same submitter → the same task"),
+  idempotency_key: z.string().min(1).max(200).optional().describe("Same key, same submitter → same task"),
   required_agent_type: AgentType.optional(),
   required_capabilities: z.array(Capability).max(20).optional(),
   exclude_submitter: z.boolean().default(false).describe("The submitter may not claim it (reviews)"),
@@ -132,22 +132,12 @@ export const ClaimInput = z.object({
   limit: z.number().int().min(1).max(LIMITS.claimBatch).default(1),
   wait_seconds: z.number().int().min(0).max(LIMITS.waitSeconds).default(0),
   lease_seconds: z.number().int().min(10).max(3600).default(600),
-  idempotency_key: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe("Same key again → the tasks that claim took (safe to retry)"),
+  idempotency_key: z.string().min(1).max(200).optional().describe("Same key again → that claim's tasks (safe retry)"),
 });
 
 export const Completion = z.object({
   task_id: TaskId,
-  claim_token: z
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe("The token get_work returned; refused if a newer claim exists"),
+  claim_token: z.number().int().positive().optional().describe("The token get_work returned"),
   success: z.boolean(),
   result: cappedJson(LIMITS.resultBytes, "result").optional().describe("JSON object for the submitter"),
   error_message: z.string().max(10_000).optional(),

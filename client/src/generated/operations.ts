@@ -278,7 +278,7 @@ export type SubmitWorkInput = {
    */
   priority?: number;
   /**
-   * Task ids that must complete first; in a batch, an integer is the index of another task of it
+   * Task ids to complete first (in a batch: an index in it)
    * @default []
    */
   depends_on?: Array<string | number>;
@@ -291,7 +291,7 @@ export type SubmitWorkInput = {
    * @default 5
    */
   retry_backoff_seconds?: number;
-  /** Same key from the same submitter → the same task */
+  /** Same key, same submitter → same task */
   idempotency_key?: string;
   required_agent_type?: string;
   required_capabilities?: Array<string>;
@@ -324,7 +324,7 @@ export type SubmitWorkBatchInput = {
      */
     priority?: number;
     /**
-     * Task ids that must complete first; in a batch, an integer is the index of another task of it
+     * Task ids to complete first (in a batch: an index in it)
      * @default []
      */
     depends_on?: Array<string | number>;
@@ -337,7 +337,7 @@ export type SubmitWorkBatchInput = {
      * @default 5
      */
     retry_backoff_seconds?: number;
-    /** Same key from the same submitter → the same task */
+    /** Same key, same submitter → same task */
     idempotency_key?: string;
     required_agent_type?: string;
     required_capabilities?: Array<string>;
@@ -370,7 +370,7 @@ export type GetWorkInput = {
   wait_seconds?: number;
   /** @default 600 */
   lease_seconds?: number;
-  /** Same key again → the tasks that claim took (safe to retry) */
+  /** Same key again → that claim's tasks (safe retry) */
   idempotency_key?: string;
 };
 
@@ -401,7 +401,7 @@ export type GetWorkOutput = {
 /** Arguments of `complete_work` (POST /work/tasks/:task_id/complete). */
 export type CompleteWorkInput = {
   task_id: string;
-  /** The token get_work returned; refused if a newer claim exists */
+  /** The token get_work returned */
   claim_token?: number;
   success: boolean;
   /** JSON object for the submitter */
@@ -425,7 +425,7 @@ export type CompleteWorkOutput = {
 export type CompleteWorkBatchInput = {
   completions: Array<{
     task_id: string;
-    /** The token get_work returned; refused if a newer claim exists */
+    /** The token get_work returned */
     claim_token?: number;
     success: boolean;
     /** JSON object for the submitter */
@@ -549,9 +549,9 @@ export type WorkQueueDepthOutput = {
 export type RememberInput = {
   /** @default "episodic" */
   layer?: "episodic" | "working" | "procedural";
-  /** e.g. test_failure, build_fix, convention, api_quirk (episodic). */
+  /** e.g. test_failure, build_fix (episodic) */
   event_type?: string;
-  /** One line: what happened or what to keep in mind. */
+  /** One line: what happened or what to keep */
   summary: string;
   details?: string;
   /** Episodic: how it went (for a skill, use report_skill_outcome) */
@@ -564,9 +564,9 @@ export type RememberInput = {
   visibility?: "shared" | "private";
   file_paths?: Array<string>;
   commit_sha?: string;
-  /** Task it is about; working items are handed to its next claimant if it comes back. */
+  /** Task it is about (working items go to its next claimant) */
   task_id?: string;
-  /** Procedural: the skill's name (one per repository). */
+  /** Procedural: skill name, one per repo */
   name?: string;
   /** Procedural: the steps. */
   steps?: Array<string>;
@@ -586,7 +586,7 @@ export type RememberInput = {
    * @default false
    */
   pinned?: boolean;
-  /** Working: this session's token budget (default 4000). */
+  /** Working: session token budget (default 4000) */
   budget_tokens?: number;
   /** Used where the database has pgvector */
   embedding?: Array<number>;
@@ -619,7 +619,7 @@ export type RecallInput = {
   task_description: string;
   tags?: Array<string>;
   /**
-   * boost ranks tagged memories higher; filter keeps only them.
+   * boost: tagged rank higher; filter: only tagged
    * @default "boost"
    */
   tag_mode?: "boost" | "filter";
@@ -658,7 +658,7 @@ export type RecallOutput = {
 export type MemoryDetailsInput = {
   ids: Array<number>;
   /**
-   * You checked these stale memories still hold: clears the marks.
+   * You checked they still hold: clears stale marks
    * @default false
    */
   confirm?: boolean;
