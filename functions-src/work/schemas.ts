@@ -147,7 +147,7 @@ export const Completion = z.object({
     .int()
     .positive()
     .optional()
-    .describe("The token get_work returned; refused if a newer claim exists"),
+    .describe("The token get_work returned; refused if a newer claim exists; a repeat with it answers replayed"),
   success: z.boolean(),
   result: cappedJson(LIMITS.resultBytes, "result").optional().describe("JSON object for the submitter"),
   error_message: z.string().max(10_000).optional(),
