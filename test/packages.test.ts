@@ -189,6 +189,9 @@ describe("packed packages installed outside the clone", () => {
       });
       const client = new Client({ name: "claude-code-stand-in", version: "1.0.0" });
       await client.connect(transport);
+      // The bridge serves resource subscriptions itself (the server's /mcp is stateless).
+      expect(client.getServerCapabilities()?.resources).toMatchObject({ subscribe: true });
+      await client.subscribeResource({ uri: "locks://current" });
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["acquire_lock", "get_work", "remember"]));
       const viaMcp = await client.callTool({ name: "acquire_lock", arguments: { file_path: `mcp-${suffix}.ts` } });
@@ -250,6 +253,7 @@ describe("packed packages installed outside the clone", () => {
       expect(r.stderr).toBe("");
       expect(JSON.parse(r.stdout)).toEqual({
         me: `smoke-a-node${suffix}`,
+        event: ["lock.acquired", `smoke-a-node${suffix}`, "number"],
         token: expect.any(Number),
         refused: [409, "lock_conflict", `smoke-a-node${suffix}`],
         released: 1,
@@ -278,7 +282,11 @@ describe("packed packages installed outside the clone", () => {
       { env: { PATH: process.env.PATH!, HOME: home, NO_COLOR: "1", DENO_DIR: join(home, "deno") }, cwd: project },
     );
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toMatchObject({ me: "smoke-a-deno", refused: [409, "lock_conflict", "smoke-a-deno"] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      me: "smoke-a-deno",
+      event: ["lock.acquired", "smoke-a-deno", "number"],
+      refused: [409, "lock_conflict", "smoke-a-deno"],
+    });
   }, 120_000);
 
   it("`npx mcp-bridge` runs the installed bin; the git guard works from the installed package", async () => {
