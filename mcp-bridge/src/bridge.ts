@@ -69,7 +69,14 @@ export async function runBridge(env: Env): Promise<void> {
     requestInit: { headers: { ...client.headers } },
   });
   const subscriptions = new Subscriptions({
-    client,
+    // Without the session header: listening is not a sign of the session's life (heartbeats and calls are), so a
+    // stream reconnecting on its own never extends the session's liveness.
+    client: new AgentCoordinationClient({
+      baseUrl: config.url,
+      apiKey: config.apiKey,
+      agentId: me.agent_id,
+      agentType: config.agentType ?? undefined,
+    }),
     me: { agentId: me.agent_id, sessionId: config.sessionId },
     send: (n) => void local.send(n),
     log,
