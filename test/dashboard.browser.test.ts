@@ -12,18 +12,9 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sha256Bytes, toHex } from "../functions-src/util/bytes.ts";
 import { ADMIN_KEY, agentHeaders, forEachDatabase, testApp, testConfig } from "./helpers.ts";
+import { CHROMIUM, FLAGS } from "./chromium.ts";
 import { listen } from "./server.ts";
 
-export const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ARTIFACTS = fileURLToPath(new URL("../.ci/artifacts/", import.meta.url));
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 

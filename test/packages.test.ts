@@ -5,7 +5,7 @@
  * - the bridge from the Claude Code plugin manifest it ships (its MCP server entry and its hook command, expanded as
  *   Claude Code expands `${CLAUDE_PLUGIN_ROOT}` and `${VAR}`), by the MCP SDK client over stdio;
  * - the hook as `mcp-bridge hook --print-config` configures it, the git guard, and `npx mcp-bridge`;
- * - the client from a plain Node ESM file and from Deno.
+ * - the client from a plain Node ESM file and from Deno (calls and the event stream).
  *
  * Each Node-side check runs on the Node running the suite and on every binary listed in COORDINATOR_TEST_NODE_BINARIES
  * (path-delimited; `.ci/run` sets it to Node 22 and 24 from the `node` npm package).
@@ -50,7 +50,16 @@ const a = new AgentCoordinationClient({ baseUrl: baseUrl + "/mcp/", apiKey, agen
 const b = new AgentCoordinationClient({ baseUrl, apiKey, agentId: "smoke-b-" + suffix, sessionId: "smoke-s-" + suffix });
 const out = {};
 out.me = (await a.whoami()).agent_id;
+// b follows the event stream (fetch streams): it sees a's lock, then stops.
+let opened;
+const open = new Promise((resolve) => (opened = resolve));
+const stream = b.events({ kinds: ["lock.acquired"], onOpen: () => opened() });
+const seen = (async () => {
+  for await (const e of stream) if (e.subject === "smoke/" + suffix + ".ts") return [e.kind, e.agent_id, typeof e.id];
+})();
+await open;
 const { locks } = await a.acquireLock({ file_paths: ["smoke/" + suffix + ".ts"], reason: "smoke" });
+out.event = await seen;
 out.token = locks[0].token;
 try {
   await b.acquireLock({ file_path: "smoke/" + suffix + ".ts" });
@@ -180,6 +189,9 @@ describe("packed packages installed outside the clone", () => {
       });
       const client = new Client({ name: "claude-code-stand-in", version: "1.0.0" });
       await client.connect(transport);
+      // The bridge serves resource subscriptions itself (the server's /mcp is stateless).
+      expect(client.getServerCapabilities()?.resources).toMatchObject({ subscribe: true });
+      await client.subscribeResource({ uri: "locks://current" });
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["acquire_lock", "get_work", "remember"]));
       const viaMcp = await client.callTool({ name: "acquire_lock", arguments: { file_path: `mcp-${suffix}.ts` } });
@@ -241,6 +253,7 @@ describe("packed packages installed outside the clone", () => {
       expect(r.stderr).toBe("");
       expect(JSON.parse(r.stdout)).toEqual({
         me: `smoke-a-node${suffix}`,
+        event: ["lock.acquired", `smoke-a-node${suffix}`, "number"],
         token: expect.any(Number),
         refused: [409, "lock_conflict", `smoke-a-node${suffix}`],
         released: 1,
@@ -269,7 +282,11 @@ describe("packed packages installed outside the clone", () => {
       { env: { PATH: process.env.PATH!, HOME: home, NO_COLOR: "1", DENO_DIR: join(home, "deno") }, cwd: project },
     );
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toMatchObject({ me: "smoke-a-deno", refused: [409, "lock_conflict", "smoke-a-deno"] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      me: "smoke-a-deno",
+      event: ["lock.acquired", "smoke-a-deno", "number"],
+      refused: [409, "lock_conflict", "smoke-a-deno"],
+    });
   }, 120_000);
 
   it("`npx mcp-bridge` runs the installed bin; the git guard works from the installed package", async () => {

@@ -70,7 +70,8 @@ export class SseReader {
       if (field !== "retry") hasField = true;
     }
     if (id !== undefined) this.lastEventId = id;
-    if (hasField && (data.length > 0 || id !== undefined)) {
+    // As the standard says: a block without data dispatches nothing (an `id` alone only moves the last event id).
+    if (hasField && data.length > 0) {
       this.messages.push({ id, event, data: data.join("\n"), at: performance.now() - this.opened });
     }
     this.#notify();

@@ -1,8 +1,8 @@
 /**
  * Generates `client/src/generated/operations.ts` from the operation declarations the server mounts: one TypeScript
  * input and output type per operation (from the zod schemas, through JSON Schema), the route table (method, path,
- * retry rule) and one method per operation. The client package ships only the result: no server code and no zod at
- * run time.
+ * retry rule, and the field a keyed retry needs) and one method per operation. The client package ships only the
+ * result: no server code and no zod at run time.
  *
  *   tsx client/scripts/generate.ts [OUT_FILE]   writes it (default: client/src/generated/operations.ts)
  *   tsx client/scripts/generate.ts --check      fails when the file differs from a fresh generation (run by prepack)
@@ -96,17 +96,29 @@ function objectType(s: JsonSchema, indent: string): string {
   return `{\n${lines.join("\n")}\n${indent}}`;
 }
 
-/** When the client may send a call again after a 503, a 429 or a lost connection. */
-export function retryRule(op: Operation): "always" | "key" | "never" {
+/**
+ * When the client may send a call again after a 503, a 429 or a lost connection: always, never, or only when the call
+ * carries `key` (the field the server recognises a repeat by: an idempotency key, a claim token).
+ */
+export function retryRule(op: Operation): { retry: "always" | "never" } | { retry: "key"; key: string } {
   // Reads, and writes that are idempotent by nature (re-acquiring a lock you hold refreshes it, same token).
-  if (op.hints.readOnlyHint || op.hints.idempotentHint) return "always";
-  // Writes the server deduplicates by the caller's idempotency key: safe only when the caller sent one.
+  if (op.hints.readOnlyHint || op.hints.idempotentHint) return { retry: "always" };
+  // Writes the server deduplicates by a field of the call: safe only when the caller sent it.
+  const key = op.replayKey ?? "idempotency_key";
   const shape = op.input.shape as Record<string, z.ZodType>;
-  const keyed = (s: Record<string, z.ZodType>) => "idempotency_key" in s;
-  if (keyed(shape)) return "key";
-  const tasks = shape.tasks;
-  if (tasks instanceof z.ZodArray && tasks.element instanceof z.ZodObject && keyed(tasks.element.shape)) return "key";
-  return "never";
+  if (key in shape) return { retry: "key", key };
+  for (const field of Object.values(shape)) {
+    const items = field instanceof z.ZodArray ? field.element : null;
+    if (items instanceof z.ZodObject && key in items.shape) return { retry: "key", key };
+  }
+  if (op.replayKey) throw new Error(`${op.name}: replayKey ${op.replayKey} is not a field of its input`);
+  return { retry: "never" };
+}
+
+/** The retry rule as the generated docs say it. */
+function ruleText(op: Operation): string {
+  const r = retryRule(op);
+  return r.retry === "key" ? `with ${r.key}` : r.retry;
 }
 
 function schemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
@@ -134,7 +146,9 @@ export function generate(): string {
 
   const table = ops
     .map((op) => {
-      return `  ${op.name}: { method: "${op.http.method}", path: "${op.http.path}", retry: "${retryRule(op)}" },`;
+      const r = retryRule(op);
+      const rule = r.retry === "key" ? `retry: "key", key: "${r.key}"` : `retry: "${r.retry}"`;
+      return `  ${op.name}: { method: "${op.http.method}", path: "${op.http.path}", ${rule} },`;
     })
     .join("\n");
 
@@ -149,7 +163,7 @@ export function generate(): string {
       const optional = (input.required ?? []).length === 0;
       const access = typeof op.access === "function" ? "depends on the arguments" : (op.access ?? "agent");
       const notes = [
-        `\`${op.http.method} ${op.http.path}\`${op.tool === false ? " (REST only)" : ` · MCP tool \`${op.name}\``} · access: ${access} · retried: ${retryRule(op)}`,
+        `\`${op.http.method} ${op.http.path}\`${op.tool === false ? " (REST only)" : ` · MCP tool \`${op.name}\``} · access: ${access} · retried: ${ruleText(op)}`,
       ];
       return (
         doc(op.description, "  ", notes) +

@@ -98,14 +98,20 @@ describe("client surface", () => {
 
   it("the README's retry table says what OPERATIONS does", () => {
     const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-    const rows = [...readme.matchAll(/^\| (always|only with|never)[^|]*\| (.*) \|$/gm)];
+    const rows = [...readme.matchAll(/^\| (always|only with|never)([^|]*)\| (.*) \|$/gm)];
     const documented = new Map<string, string>();
-    for (const [, kind, cell] of rows) {
-      for (const [, method] of cell!.matchAll(/`(\w+)`/g))
-        documented.set(method!, kind === "only with" ? "key" : kind!);
+    for (const [, kind, rest, cell] of rows) {
+      // "only with an `idempotency_key`" → key:idempotency_key
+      const rule = kind === "only with" ? `key:${/`(\w+)`/.exec(rest!)?.[1]}` : kind!;
+      for (const [, method] of cell!.matchAll(/`(\w+)`/g)) documented.set(method!, rule);
     }
     const camel = (n: string) => n.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
-    const actual = new Map(Object.entries(OPERATIONS).map(([name, r]) => [camel(name), r.retry as string]));
+    const actual = new Map(
+      Object.entries(OPERATIONS).map(([name, r]) => [
+        camel(name),
+        r.retry === "key" ? `key:${(r as { key: string }).key}` : (r.retry as string),
+      ]),
+    );
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(actual));
   });
 
@@ -213,6 +219,44 @@ describe("retries", () => {
       .catch((e: unknown) => e);
     expect(claim).toMatchObject({ status: 503, code: "unavailable" });
     expect(seen).toHaveLength(1);
+  });
+
+  it("retries completions that carry their claim token (each one's, in a batch), and cancellations", async () => {
+    const tid = "00000000-0000-4000-8000-000000000001";
+    plan = ["drop"];
+    await make().completeWork({ task_id: tid, claim_token: 7, success: true });
+    expect(seen).toHaveLength(2);
+
+    seen = [];
+    plan = ["drop"];
+    const untokened = await make()
+      .completeWork({ task_id: tid, success: true })
+      .catch((e: unknown) => e);
+    expect(untokened).toMatchObject({ status: 0, code: "unreachable" });
+    expect(seen).toHaveLength(1);
+
+    seen = [];
+    plan = [{ status: 503 }];
+    await make().completeWorkBatch({ completions: [{ task_id: tid, claim_token: 7, success: true }] });
+    expect(seen).toHaveLength(2);
+
+    seen = [];
+    plan = [{ status: 503 }];
+    const partly = await make()
+      .completeWorkBatch({
+        completions: [
+          { task_id: tid, claim_token: 7, success: true },
+          { task_id: tid, success: true },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(partly).toMatchObject({ status: 503 });
+    expect(seen).toHaveLength(1);
+
+    seen = [];
+    plan = ["drop"];
+    await make().cancelWork({ task_id: tid });
+    expect(seen).toHaveLength(2);
   });
 
   it("gives up after the configured retries, and never retries with retry: false", async () => {

@@ -1,21 +1,18 @@
 import { OPERATIONS, OperationMethods, type OperationName, type OperationTypes } from "./generated/operations.ts";
+import { EventStream, type EventsOptions } from "./events.ts";
+import {
+  backoff,
+  CoordinatorError,
+  DEFAULT_RETRY,
+  networkCause,
+  retryAfterMs,
+  sleep,
+  toError,
+  transient,
+} from "./http.ts";
 import type { CallOptions, ClientOptions, FetchLike, RetryOptions } from "./types.ts";
 
-/**
- * A refusal or failure: the HTTP status (0 when no answer came back), the error body's code and message (what to do
- * next), and its other fields as details (for example the locks that blocked an acquire).
- */
-export class CoordinatorError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-    this.name = "CoordinatorError";
-  }
-}
+export { CoordinatorError };
 
 /**
  * The coordinator's base URL from what a user pasted: trailing slashes and a trailing `/mcp` (the URL the server
@@ -46,53 +43,20 @@ export function identityHeaders(i: Identity): Record<string, string> {
   return h;
 }
 
-const DEFAULT_RETRY: Required<RetryOptions> = {
-  retries: 3,
-  baseDelayMs: 250,
-  maxDelayMs: 5000,
-  maxRetryAfterMs: 30_000,
-};
-
 /** Whether a call may be sent again: by its declared rule, and for keyed writes only when a key was sent. */
 function retryable(name: OperationName, args: Record<string, unknown>): boolean {
   const rule = OPERATIONS[name].retry as string;
   if (rule === "always") return true;
   if (rule !== "key") return false;
-  if (args.idempotency_key != null) return true;
-  const tasks = args.tasks;
-  return Array.isArray(tasks) && tasks.length > 0 && tasks.every((t) => t?.idempotency_key != null);
-}
-
-/** `Retry-After` in ms (seconds or an HTTP date), or null. */
-function retryAfterMs(res: Response): number | null {
-  const v = res.headers.get("retry-after");
-  if (!v) return null;
-  const seconds = Number(v);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? null : Math.max(0, at - Date.now());
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** The low-level reason a request got no answer (ECONNREFUSED, ENOTFOUND, …), as far as the runtime tells. */
-function networkCause(err: unknown): string {
-  const e = err as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> }; message?: string };
-  // fetch wraps the socket error; with several addresses (localhost → ::1, 127.0.0.1) it is an AggregateError.
-  return e?.cause?.code ?? e?.cause?.errors?.[0]?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+  const key = (OPERATIONS[name] as { key?: string }).key ?? "idempotency_key";
+  if (args[key] != null) return true;
+  // A batch: every item carries its own key.
+  return Object.values(args).some(
+    (v) =>
+      Array.isArray(v) &&
+      v.length > 0 &&
+      v.every((item) => item !== null && typeof item === "object" && (item as Record<string, unknown>)[key] != null),
+  );
 }
 
 /**
@@ -174,34 +138,38 @@ export class AgentCoordinationClient extends OperationMethods {
               cause: networkCause(err),
             });
         if (attempt >= maxAttempts) throw failure;
-        await sleep(this.#backoff(retry!, attempt), options.signal);
+        await sleep(backoff(retry!, attempt), options.signal);
         continue;
       }
       if (res.ok) return (await res.json()) as OperationTypes[N]["output"];
 
       const error = await toError(res);
       const wait = retryAfterMs(res);
-      const transient = res.status === 503 || res.status === 429;
-      if (!transient || attempt >= maxAttempts || (wait !== null && wait > retry!.maxRetryAfterMs)) throw error;
-      await sleep(wait ?? this.#backoff(retry!, attempt), options.signal);
+      if (!transient(res.status) || attempt >= maxAttempts || (wait !== null && wait > retry!.maxRetryAfterMs)) {
+        throw error;
+      }
+      await sleep(wait ?? backoff(retry!, attempt), options.signal);
     }
   }
 
-  /** Full jitter: a random wait up to the exponential bound, so many clients do not retry in step. */
-  #backoff(r: Required<RetryOptions>, attempt: number): number {
-    return Math.random() * Math.min(r.maxDelayMs, r.baseDelayMs * 2 ** (attempt - 1));
+  /**
+   * The event stream (`GET /events`) as an async iterator that resumes across disconnects with `Last-Event-ID`:
+   * nothing lost, nothing repeated. It reconnects when the server ends a stream (edge hosts end each within minutes)
+   * and retries failed connections with the client's backoff; a refusal other than 503/429 ends the loop with a
+   * `CoordinatorError`. A `reset` event means the server skipped what it could not replay: re-read your state.
+   *
+   *   for await (const e of coord.events({ kinds: ["lock."] })) if (e.kind === "lock.force_released") …
+   */
+  events(options: EventsOptions = {}): EventStream {
+    return new EventStream(
+      {
+        baseUrl: this.baseUrl,
+        headers: this.headers,
+        fetch: this.#fetch,
+        retry: this.#retry,
+        timeoutMs: this.#timeoutMs,
+      },
+      options,
+    );
   }
-}
-
-async function toError(res: Response): Promise<CoordinatorError> {
-  const body = (await res.json().catch(() => null)) as {
-    error?: { code?: string; message?: string } & Record<string, unknown>;
-  } | null;
-  const { code, message, ...details } = body?.error ?? {};
-  return new CoordinatorError(
-    res.status,
-    code ?? "http_error",
-    message ?? `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ""}`,
-    details,
-  );
 }

@@ -108,6 +108,20 @@ forEachDatabase("GET /events", (get: () => TestDatabase) => {
     await holder.close();
   });
 
+  it("opens with its position (an id without data): a client cut off before any event resumes from there", async () => {
+    const first = await open(app, agentHeaders("early-leaver"), "?kinds=lock.");
+    await first.until((r) => r.lastEventId !== null, 20_000, "the position");
+    const position = first.lastEventId!;
+    expect(first.messages).toEqual([]);
+    await first.close();
+    // Committed while the client had no connection, after its stream opened: it must not be lost.
+    const missed = (await lock(app, "early-writer")).path;
+    const again = await open(app, agentHeaders("early-leaver", { "Last-Event-ID": position }), "?kinds=lock.");
+    await again.until((r) => r.json("lock.acquired").some((e) => e.subject === missed), 20_000, "the missed event");
+    expect(again.json().filter((e) => e.subject === missed)).toHaveLength(1);
+    await again.close();
+  });
+
   it("resumes after a disconnect with Last-Event-ID (or ?after): nothing lost, nothing repeated", async () => {
     const first = await open(app, agentHeaders("resumer"));
     await lock(app, "writer-r");
@@ -213,10 +227,16 @@ forEachDatabase("GET /events", (get: () => TestDatabase) => {
     expect(((await asAdmin.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
   });
 
-  it("a lock forced away by an admin: its holder sees the token it lost, other agents do not", async () => {
+  it("a lock forced away by an admin: its holder sees the token and session it lost, other agents do not", async () => {
     const holder = await open(app, agentHeaders("forced-holder"), "?kinds=lock.force_released");
     const other = await open(app, agentHeaders("forced-watcher"), "?kinds=lock.force_released");
-    const { path, body } = await lock(app, "forced-holder");
+    const path = `src/forced-${++fileSeq}.ts`;
+    const acquired = await app.request("/locks/acquire", {
+      method: "POST",
+      headers: agentHeaders("forced-holder", { "X-Session-Id": "forced-holder-s1" }),
+      body: JSON.stringify({ file_path: path }),
+    });
+    const body = (await acquired.json()) as { locks: Array<{ token: number }> };
     const res = await app.request("/locks/release", {
       method: "POST",
       headers: adminHeaders("ops"),
@@ -227,9 +247,11 @@ forEachDatabase("GET /events", (get: () => TestDatabase) => {
     expect(holder.json()[0]).toMatchObject({
       agent_id: "ops",
       subject: path,
-      data: { holder: "forced-holder", token: body.locks[0]!.token },
+      data: { holder: "forced-holder", holder_session: "forced-holder-s1", token: body.locks[0]!.token },
     });
+    expect(other.json()[0].data.holder).toBe("forced-holder");
     expect(other.json()[0].data.token).toBeUndefined();
+    expect(other.json()[0].data.holder_session).toBeUndefined();
     await holder.close();
     await other.close();
   });

@@ -185,13 +185,16 @@ export async function openEventStream(
   }
   // Live events at or below what the backlog (or the client) already has are not sent again.
   skipUpTo = Math.max(skipUpTo, sub.cursor);
+  // The stream's position, sent first as an `id` without data (it moves the client's Last-Event-ID, dispatches
+  // nothing): a client that loses the connection before any event arrives resumes from here, not from "now".
+  const position = skipUpTo;
   const deadline = deadlineOf(state);
   const heartbeatMs = state.config.heartbeatSeconds * 1000;
   c.header("X-Accel-Buffering", "no");
   return streamSSE(c, async (stream) => {
     stream.onAbort(() => box.close());
     try {
-      await stream.write(`retry: ${RETRY_MS}\n\n${preamble}`);
+      await stream.write(`retry: ${RETRY_MS}\nid: ${position}\n\n${preamble}`);
       let nextBeat = Date.now() + heartbeatMs;
       while (!box.closed) {
         const chunk = box.take();

@@ -36,8 +36,9 @@ export const EventOut = z.object({
 });
 export type EventOut = z.output<typeof EventOut>;
 
-// Fields of `data` that prove holding a lock or a claim: only their own agent sees them.
-const OWNER_ONLY = new Set(["token", "claim_token"]);
+// Fields of `data` that prove holding a lock or a claim, and the session of a lock's holder (lock.force_released):
+// only their own agent sees them, like the event's own session_id.
+const OWNER_ONLY = new Set(["token", "claim_token", "holder_session"]);
 
 /** Whether the viewer may see the event at all (the same rule coord.list_events applies). */
 export function visible(e: StoredEvent, viewer: Viewer): boolean {

@@ -48,6 +48,12 @@ export interface Operation<I extends AnyObject = AnyObject, O extends AnyObject 
   tool?: boolean;
   /** Who may call it (default `agent`); a function decides from the input (e.g. `force: true` needs admin). */
   access?: Access | ((input: z.output<I>) => Access);
+  /**
+   * The input field by which the server recognises a repeated call (default `idempotency_key` when the input has
+   * one): a call that carries it (every item's, in a batch) answers the first call's outcome when sent again, so
+   * clients may retry it after an unknown outcome. Not needed for operations that are idempotent (`idempotentHint`).
+   */
+  replayKey?: string;
   /** A per-agent rate each call counts against besides the request rate (config.quotas; admins exempt). */
   rate?: "memoryWrites";
   run(ctx: OpContext, input: z.output<I>): Promise<z.output<O>>;

@@ -50,6 +50,40 @@ forEachDatabase("mutating operations are safe to retry", (get) => {
     ).toBe(1);
   });
 
+  it("complete_work reporting a failure with attempts left, with the claim token: the retry answers the state it left", async () => {
+    const type = `retry-f-${Date.now()}`;
+    await post("/work/tasks", { task_type: type, max_attempts: 3 });
+    const t = (await post("/work/claim", { task_types: [type] }, "retry-failer")).body.tasks[0];
+    const body = { claim_token: t.claim_token, success: false, error_message: "flaky network" };
+    const [a, b] = await twice(`/work/tasks/${t.id}/complete`, body, "retry-failer");
+    expect(a.body).toMatchObject({ ok: true, status: "pending", attempts: 1 });
+    expect(b.status).toBe(200);
+    expect(b.body).toMatchObject({ ok: true, status: "pending", attempts: 1, replayed: true });
+    expect(
+      await count("select count(*) as n from coord.events where kind = 'task.retry_scheduled' and subject = $1", [
+        t.id,
+      ]),
+    ).toBe(1);
+    // A lost lease with the same token is not a report: a late completion is still refused.
+    const type2 = `retry-l-${Date.now()}`;
+    await post("/work/tasks", { task_type: type2 });
+    const u = (await post("/work/claim", { task_types: [type2], lease_seconds: 10 }, "retry-loser")).body.tasks[0];
+    await get().db.query("update coord.tasks set lease_expires_at = now() - interval '1 second' where id = $1", [u.id]);
+    const late = await post(
+      `/work/tasks/${u.id}/complete`,
+      { claim_token: u.claim_token, success: false },
+      "retry-loser",
+    );
+    expect(late.status).toBe(409);
+    const again = await post(
+      `/work/tasks/${u.id}/complete`,
+      { claim_token: u.claim_token, success: false },
+      "retry-loser",
+    );
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("lease_lost");
+  });
+
   it("get_work with an idempotency_key: the retry answers the tasks the first claim took, claims no more", async () => {
     const type = `retry-g-${Date.now()}`;
     await post("/work/tasks", { task_type: type });

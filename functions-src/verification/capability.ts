@@ -78,14 +78,12 @@ export const submitChanges = defineOperation({
         z.object({
           path: LockKey.optional(),
           token: z.number().int().positive(),
-          repo: Repo.optional().describe(
-            "Lock repo (default: this change's repo if locks were taken there, else 'default')",
-          ),
+          repo: Repo.optional().describe("Lock repo (default: this repo if it has locks, else 'default')"),
         }),
       )
       .max(1000)
       .optional()
-      .describe("Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost)"),
+      .describe("Fencing tokens the change was made under; a stale one refuses it (lock_lost)"),
     reverts_commit: SHA.optional(),
     commits: z
       .array(
@@ -97,7 +95,7 @@ export const submitChanges = defineOperation({
       )
       .max(250)
       .optional()
-      .describe("The change's commits (sha, full message, committed_at as git's %cI): lock-token trailers are checked"),
+      .describe("Its commits (committed_at: git's %cI): lock-token trailers are checked"),
   }),
   output: ChangesetOut,
   hints: { destructiveHint: false, idempotentHint: true, openWorldHint: true },

@@ -102,6 +102,9 @@ export const completeWork = defineOperation({
   input: Completion,
   output: CompletionResult,
   hints: { destructiveHint: false },
+  // The same report with the claim's token answers the state it left (replayed); without it a repeat could complete
+  // the agent's next claim of the same task.
+  replayKey: "claim_token",
   http: { method: "POST", path: "/work/tasks/:task_id/complete" },
   run: (ctx, input) => completeTask(ctx, input),
   summarize: (r) =>
@@ -118,6 +121,7 @@ export const completeWorkBatch = defineOperation({
   input: z.object({ completions: z.array(Completion).min(1).max(LIMITS.claimBatch) }),
   output: z.object({ results: z.array(CompletionResult) }),
   hints: { destructiveHint: false },
+  replayKey: "claim_token",
   http: { method: "POST", path: "/work/complete" },
   tool: false,
   run: async (ctx, input) => ({ results: await completeTasks(ctx, input.completions) }),
@@ -161,7 +165,7 @@ export const renewWork = defineOperation({
 export const cancelWork = defineOperation({
   name: "cancel_work",
   title: "Cancel work",
-  description: "Cancel a pending or claimed task you submitted; tasks depending on it fail.",
+  description: "Cancel a pending or claimed task you submitted; tasks depending on it fail. Safe to repeat.",
   input: z.object({ task_id: TaskId, reason: z.string().max(500).optional() }),
   output: z.object({
     task_id: z.string(),
@@ -169,7 +173,8 @@ export const cancelWork = defineOperation({
     dependents_failed: z.number().int(),
     replayed: z.boolean().optional().describe("It was cancelled already: nothing changed"),
   }),
-  hints: { destructiveHint: true, idempotentHint: false },
+  // Cancelling a cancelled task answers it (replayed) and changes nothing.
+  hints: { destructiveHint: true, idempotentHint: true },
   http: { method: "POST", path: "/work/tasks/:task_id/cancel" },
   run: (ctx, input) =>
     callOp(

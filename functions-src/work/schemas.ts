@@ -137,7 +137,7 @@ export const ClaimInput = z.object({
 
 export const Completion = z.object({
   task_id: TaskId,
-  claim_token: z.number().int().positive().optional().describe("The token get_work returned"),
+  claim_token: z.number().int().positive().optional().describe("The token get_work returned; a repeat with it replays"),
   success: z.boolean(),
   result: cappedJson(LIMITS.resultBytes, "result").optional().describe("JSON object for the submitter"),
   error_message: z.string().max(10_000).optional(),

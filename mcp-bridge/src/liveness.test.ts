@@ -12,6 +12,7 @@ import { createServer, type Server, type Socket, connect } from "node:net";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { AGENT_KEY, forEachDatabase, testApp } from "../../test/helpers.ts";
 import { listen } from "../../test/server.ts";
 import { builtBridge, privateDir, removeTemporary } from "./testing.ts";
@@ -51,10 +52,13 @@ async function startBridge(url: string, agent: string, session: string) {
     },
   });
   const client = new Client({ name: "liveness-test", version: "1.0.0" });
+  // What the bridge tells this session from its event stream (notifications/message).
+  const messages: Array<Record<string, any>> = [];
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void messages.push(n.params.data as object));
   await client.connect(transport);
   const call = async (name: string, args: Record<string, unknown>) =>
     (await client.callTool({ name, arguments: args }, undefined, { timeout: TEST_MS })) as ToolResult;
-  return { client, transport, call };
+  return { client, transport, call, messages };
 }
 
 /**
@@ -178,7 +182,7 @@ forEachDatabase("bridge liveness", (get) => {
   );
 
   it(
-    "a bridge cut off by a silent network loses its lock; when the network comes back its next answer says so",
+    "a bridge cut off by a silent network loses its lock; when the network comes back its next answer says so, and so does its resumed event stream",
     async () => {
       const db = get().db;
       const server = await listen(testApp(db, { env }).app);
@@ -222,6 +226,11 @@ forEachDatabase("bridge liveness", (get) => {
         expect(back!.content[0]!.text).toContain("Stop editing src/p.ts");
         // The rest of the answer is the tool's own: B holds it now.
         expect(back!.content[1]!.text).toMatch(/src\/p\.ts by part-b/);
+        // The bridge's event stream, cut with the network, resumed with Last-Event-ID and told the session too.
+        const told = () => a.messages.find((m) => m.about === "lock_lost" && m.subject === "src/p.ts");
+        for (let i = 0; !told() && i < TEST_MS / 100; i++) await sleep(100);
+        expect(told()).toMatchObject({ cause: "session_expired", token, repo });
+        expect(told()!.message).toContain("declared dead");
       } finally {
         await a.client.close().catch(() => {});
         await b.client.close();

@@ -401,7 +401,7 @@ export type GetWorkOutput = {
 /** Arguments of `complete_work` (POST /work/tasks/:task_id/complete). */
 export type CompleteWorkInput = {
   task_id: string;
-  /** The token get_work returned */
+  /** The token get_work returned; a repeat with it replays */
   claim_token?: number;
   success: boolean;
   /** JSON object for the submitter */
@@ -425,7 +425,7 @@ export type CompleteWorkOutput = {
 export type CompleteWorkBatchInput = {
   completions: Array<{
     task_id: string;
-    /** The token get_work returned */
+    /** The token get_work returned; a repeat with it replays */
     claim_token?: number;
     success: boolean;
     /** JSON object for the submitter */
@@ -769,16 +769,16 @@ export type SubmitChangesInput = {
     size?: number;
   }>;
   task_id?: string;
-  /** Fencing tokens of the locks the change was made under; a stale one refuses the change (lock_lost) */
+  /** Fencing tokens the change was made under; a stale one refuses it (lock_lost) */
   lock_tokens?: Array<{
     /** Repo-relative path; a directory ends in /; or an api:, db: or feature: key */
     path?: string;
     token: number;
-    /** Lock repo (default: this change's repo if locks were taken there, else 'default') */
+    /** Lock repo (default: this repo if it has locks, else 'default') */
     repo?: string;
   }>;
   reverts_commit?: string;
-  /** The change's commits (sha, full message, committed_at as git's %cI): lock-token trailers are checked */
+  /** Its commits (committed_at: git's %cI): lock-token trailers are checked */
   commits?: Array<{
     sha: string;
     message: string;
@@ -1170,13 +1170,13 @@ export const OPERATIONS = {
   check_locks: { method: "GET", path: "/locks", retry: "always" },
   verify_lock: { method: "POST", path: "/locks/verify", retry: "always" },
   sweep_locks: { method: "POST", path: "/locks/sweep", retry: "always" },
-  submit_work: { method: "POST", path: "/work/tasks", retry: "key" },
-  submit_work_batch: { method: "POST", path: "/work/tasks/batch", retry: "key" },
-  get_work: { method: "POST", path: "/work/claim", retry: "key" },
-  complete_work: { method: "POST", path: "/work/tasks/:task_id/complete", retry: "never" },
-  complete_work_batch: { method: "POST", path: "/work/complete", retry: "never" },
+  submit_work: { method: "POST", path: "/work/tasks", retry: "key", key: "idempotency_key" },
+  submit_work_batch: { method: "POST", path: "/work/tasks/batch", retry: "key", key: "idempotency_key" },
+  get_work: { method: "POST", path: "/work/claim", retry: "key", key: "idempotency_key" },
+  complete_work: { method: "POST", path: "/work/tasks/:task_id/complete", retry: "key", key: "claim_token" },
+  complete_work_batch: { method: "POST", path: "/work/complete", retry: "key", key: "claim_token" },
   renew_work: { method: "POST", path: "/work/tasks/:task_id/renew", retry: "always" },
-  cancel_work: { method: "POST", path: "/work/tasks/:task_id/cancel", retry: "never" },
+  cancel_work: { method: "POST", path: "/work/tasks/:task_id/cancel", retry: "always" },
   inspect_work: { method: "GET", path: "/work/tasks/:task_id", retry: "always" },
   list_work: { method: "GET", path: "/work/tasks", retry: "always" },
   work_queue_depth: { method: "GET", path: "/work/depth", retry: "always" },
@@ -1184,7 +1184,7 @@ export const OPERATIONS = {
   recall: { method: "POST", path: "/memory/recall", retry: "always" },
   memory_details: { method: "GET", path: "/memory/details", retry: "never" },
   get_context: { method: "GET", path: "/memory/context", retry: "always" },
-  report_skill_outcome: { method: "POST", path: "/memory/skills/outcome", retry: "key" },
+  report_skill_outcome: { method: "POST", path: "/memory/skills/outcome", retry: "key", key: "idempotency_key" },
   memory_retention: { method: "POST", path: "/memory/retention", retry: "always" },
   list_memories: { method: "GET", path: "/memory", retry: "always" },
   submit_changes: { method: "POST", path: "/webhook/agent", retry: "always" },
@@ -1345,7 +1345,7 @@ export abstract class OperationMethods {
 
   /**
    * Queue a task for another agent; depends_on holds it until those tasks complete. Answers the task id.
-   * `POST /work/tasks` · MCP tool `submit_work` · access: agent · retried: key
+   * `POST /work/tasks` · MCP tool `submit_work` · access: agent · retried: with idempotency_key
    */
   submitWork(args: SubmitWorkInput, options?: CallOptions): Promise<SubmitWorkOutput> {
     return this.call("submit_work", args, options);
@@ -1353,7 +1353,7 @@ export abstract class OperationMethods {
 
   /**
    * Queue up to 200 tasks at once, all or none. In depends_on an integer is the index of another task in this batch.
-   * `POST /work/tasks/batch` (REST only) · access: agent · retried: key
+   * `POST /work/tasks/batch` (REST only) · access: agent · retried: with idempotency_key
    */
   submitWorkBatch(args: SubmitWorkBatchInput, options?: CallOptions): Promise<SubmitWorkBatchOutput> {
     return this.call("submit_work_batch", args, options);
@@ -1361,7 +1361,7 @@ export abstract class OperationMethods {
 
   /**
    * Claim the most urgent ready task (or up to limit). Keep the claim_token for complete_work; the lease renews with your session heartbeat.
-   * `POST /work/claim` · MCP tool `get_work` · access: agent · retried: key
+   * `POST /work/claim` · MCP tool `get_work` · access: agent · retried: with idempotency_key
    */
   getWork(args: GetWorkInput = {}, options?: CallOptions): Promise<GetWorkOutput> {
     return this.call("get_work", args, options);
@@ -1369,7 +1369,7 @@ export abstract class OperationMethods {
 
   /**
    * Report a claimed task done (success true, result) or failed (success false, error_message; retried with backoff until max_attempts).
-   * `POST /work/tasks/:task_id/complete` · MCP tool `complete_work` · access: agent · retried: never
+   * `POST /work/tasks/:task_id/complete` · MCP tool `complete_work` · access: agent · retried: with claim_token
    */
   completeWork(args: CompleteWorkInput, options?: CallOptions): Promise<CompleteWorkOutput> {
     return this.call("complete_work", args, options);
@@ -1377,7 +1377,7 @@ export abstract class OperationMethods {
 
   /**
    * Report up to 100 claimed tasks at once; each answers ok, or its refusal code and message.
-   * `POST /work/complete` (REST only) · access: agent · retried: never
+   * `POST /work/complete` (REST only) · access: agent · retried: with claim_token
    */
   completeWorkBatch(args: CompleteWorkBatchInput, options?: CallOptions): Promise<CompleteWorkBatchOutput> {
     return this.call("complete_work_batch", args, options);
@@ -1392,8 +1392,8 @@ export abstract class OperationMethods {
   }
 
   /**
-   * Cancel a pending or claimed task you submitted; tasks depending on it fail.
-   * `POST /work/tasks/:task_id/cancel` · MCP tool `cancel_work` · access: agent · retried: never
+   * Cancel a pending or claimed task you submitted; tasks depending on it fail. Safe to repeat.
+   * `POST /work/tasks/:task_id/cancel` · MCP tool `cancel_work` · access: agent · retried: always
    */
   cancelWork(args: CancelWorkInput, options?: CallOptions): Promise<CancelWorkOutput> {
     return this.call("cancel_work", args, options);
@@ -1457,7 +1457,7 @@ export abstract class OperationMethods {
 
   /**
    * Report success, failure or partial after using a procedural skill; failing skills rank lower.
-   * `POST /memory/skills/outcome` · MCP tool `report_skill_outcome` · access: agent · retried: key
+   * `POST /memory/skills/outcome` · MCP tool `report_skill_outcome` · access: agent · retried: with idempotency_key
    */
   reportSkillOutcome(args: ReportSkillOutcomeInput, options?: CallOptions): Promise<ReportSkillOutcomeOutput> {
     return this.call("report_skill_outcome", args, options);

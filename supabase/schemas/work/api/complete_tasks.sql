@@ -32,6 +32,12 @@ begin
       -- state it left, change nothing.
       v_replay := v_token is not null and v_token = t.claim_token;
       v_code := case when v_replay then null else 'already_completed' end;
+    elsif t.status = 'pending' and v_token is not null and v_token = t.claim_token
+          and (t.handoff ->> 'claim_token')::bigint = v_token and t.handoff ->> 'why' like 'failed: %' then
+      -- A failure reported again with the token of the claim it ended (the retry it scheduled is waiting): the same
+      -- retry after an unknown outcome. The handoff's 'failed: ' reason is written only by a report, below; a lease
+      -- that ran out leaves another reason, and its late report stays refused.
+      v_replay := true;
     elsif t.status = 'pending' then
       v_code := case when t.lease_lost_by = p_agent_id or (v_token is not null and v_token <= t.claim_token)
                      then 'lease_lost' else 'not_claimant' end;
@@ -102,5 +108,6 @@ comment on function coord.complete_tasks(text, text, jsonb) is
   'claimant, with the current token when given, within the lease. Success completes and unblocks dependents; failure '
   'retries with exponential backoff until max_attempts, then fails the task (dead-letter) and its dependents. Each item '
   'answers (in the caller''s order, with its index) its new state or a refusal {error: {code, …}}: not_found, '
-  'lease_lost, not_claimant, already_completed, cancelled. The same report again with the token of the claim that '
-  'finished the task answers the state it left (replayed: true), so a completion is safe to retry.';
+  'lease_lost, not_claimant, already_completed, cancelled. The same report again with the token of the claim it '
+  'ended (finished the task, or scheduled its retry) answers the state it left (replayed: true), so a '
+  'completion is safe to retry.';
