@@ -3,7 +3,10 @@ import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { requestId } from "hono/request-id";
 import { dashboardCapability } from "./dashboard/capability.ts";
+import { groupCommits } from "./db/group.ts";
+import { type Announcer, createAnnouncer } from "./events/announce.ts";
 import { eventsCapability } from "./events/capability.ts";
+import { EventFeed } from "./events/feed.ts";
 import { ApiError, methodNotAllowedBody, notFound, onError } from "./http/errors.ts";
 import { hostGuard, requestLog } from "./http/middleware.ts";
 import { RateLimiter } from "./ops/quotas.ts";
@@ -76,6 +79,22 @@ const OPENAPI_DOC: PathItem = {
   },
 };
 
+/**
+ * After every request that may have written (any method but GET/HEAD/OPTIONS, whatever it answered: a refusal may
+ * still have swept expired rows), announces the commit to the event feeds (events/announce.ts). Reads never write.
+ */
+function announceWrites(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const method = c.req.method;
+    if (method === "GET" || method === "HEAD" || method === "OPTIONS") return next();
+    try {
+      await next();
+    } finally {
+      deps.announce();
+    }
+  };
+}
+
 /** The OpenAPI document of an app serving `capabilities` (scripts/api-reference.ts renders it as docs/API_REFERENCE.md). */
 export function apiDocument(capabilities: readonly Capability[] = CAPABILITIES) {
   return openApiDocument(capabilities, {
@@ -103,10 +122,12 @@ export type App = Hono<AppEnv> & {
  * The dependencies every capability runs with: the host's, plus each capability's state, built once by its `setup`
  * (which also starts what it runs in the background).
  */
-function appDeps(host: HostDeps, capabilities: readonly Capability[]): AppDeps {
+function appDeps(host: HostDeps, capabilities: readonly Capability[], announcer: Announcer, feed: EventFeed): AppDeps {
   const states = new Map<Capability<unknown>, unknown>();
   const deps: AppDeps = {
     ...host,
+    feed,
+    announce: announcer.announce,
     fetch: host.fetch ?? ((input, init) => fetch(input, init)),
     constraints: Object.assign({}, ...capabilities.map((c) => c.constraints ?? {})),
     rates: {
@@ -130,7 +151,10 @@ function appDeps(host: HostDeps, capabilities: readonly Capability[]): AppDeps {
  * (as deployed on Supabase).
  */
 export function createApp(host: HostDeps, capabilities: readonly Capability[] = CAPABILITIES): App {
-  const deps = appDeps(host, capabilities);
+  const feed = new EventFeed(host.db, host.log, host.config.events.pollMs);
+  const announcer = createAnnouncer(host.db, host.log, feed.poke);
+  const db = host.config.groupCommit ? groupCommits(host.db, host.log) : host.db;
+  const deps = appDeps({ ...host, db }, capabilities, announcer, feed);
   const auth = authenticate(deps);
 
   const api = new Hono<AppEnv>();
@@ -152,12 +176,15 @@ export function createApp(host: HostDeps, capabilities: readonly Capability[] = 
   if (deps.config.allowedHosts) app.use(hostGuard(deps.config.allowedHosts));
   app.use(bodyLimits(deps.config.maxBodyBytes, capabilities));
   app.use(methodNotAllowed({ app, onMethodNotAllowed: methodNotAllowedBody }));
+  app.use(announceWrites(deps));
   app.route(FUNCTION_PREFIX, api);
   app.route("/", api);
   app.notFound(notFound);
   app.onError(onError(deps.log, deps.constraints));
   const close = async () => {
     for (const cap of capabilities) await cap.stop?.(deps.state(cap));
+    announcer.close();
+    feed.close();
   };
   return Object.assign(app, { deps, capabilities, close });
 }

@@ -59,6 +59,11 @@ export interface AppConfig {
    * free at once (they never outlive it). The bridge beats every 30 s; keep this well above the interval.
    */
   sessionTimeoutSeconds: number;
+  /**
+   * Group commit on the lock and queue hot paths (db/group.ts): calls that arrive while one runs share the next
+   * statement and commit. On by default; COORDINATOR_GROUP_COMMIT=off sends every call alone.
+   */
+  groupCommit: boolean;
   /** Per-agent caps, answered with 429 and Retry-After. */
   quotas: Quotas;
   /** The verification gateway's settings (GitHub, sandboxes, callbacks). */
@@ -146,6 +151,7 @@ export function loadConfig(env: Env, defaults: HostDefaults): Config {
     logLevel: enumVar(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     healthTimeoutMs: intVar(env, "COORDINATOR_HEALTH_TIMEOUT_MS", 2000),
     sessionTimeoutSeconds: intVar(env, "COORDINATOR_SESSION_TIMEOUT_SECONDS", 90, 2, 86_400),
+    groupCommit: enumVar(env, "COORDINATOR_GROUP_COMMIT", ["on", "off"], "on") === "on",
     quotas: {
       heldLocks: intVar(env, "COORDINATOR_MAX_HELD_LOCKS", 200, 0),
       pendingTasks: intVar(env, "COORDINATOR_MAX_PENDING_TASKS", 1000, 0),

@@ -1,5 +1,6 @@
 import type { AppConfig } from "./config.ts";
 import type { Constraints } from "./db/errors.ts";
+import type { EventFeed } from "./events/feed.ts";
 import type { Db } from "./db/port.ts";
 import type { Logger } from "./http/log.ts";
 import type { RateLimiter } from "./ops/quotas.ts";
@@ -45,6 +46,13 @@ export interface AppDeps extends HostDeps {
   constraints: Constraints;
   /** Per-agent rates counted in this process (config.quotas); admin keys are exempt. */
   rates: RateLimits;
+  /** The app's one follower of coord.events: event streams and waiting requests subscribe to it. */
+  feed: EventFeed;
+  /**
+   * Says that writes were committed: pokes this app's feed and, by NOTIFY, every other process's (events/announce.ts).
+   * The app calls it after every request that may write; code that writes outside a request calls it itself.
+   */
+  announce(): void;
   /** The per-app state a capability's `setup` built (its clients, caches, listeners). */
   state<S>(capability: Capability<S>): S;
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every capability's benchmark module and prints one table. Postgres rows need
  * DATABASE_URL (the admin URL of a server; each module makes its own database); without it only PGlite rows run.
- * `--quick` shortens every run (for a smoke test), `--only NAME` runs one module.
+ * `--quick` shortens every run (for a smoke test), `--only NAME[,NAME…]` runs only those modules (add `references` to
+ * get the ratios).
  */
 import { printTable, type BenchContext, type BenchRow } from "./bench/harness.ts";
 import { bench as foundation } from "./bench/foundation.ts";
@@ -25,7 +26,7 @@ const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
 
 async function main() {
   const args = process.argv.slice(2);
-  const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+  const only = args.includes("--only") ? args[args.indexOf("--only") + 1]?.split(",") : undefined;
   const ctx: BenchContext = {
     adminUrl: process.env.DATABASE_URL || undefined,
     scale: args.includes("--quick") ? 0.2 : 1,
@@ -33,7 +34,7 @@ async function main() {
   };
   const rows: BenchRow[] = [];
   for (const [name, run] of Object.entries(MODULES)) {
-    if (only && name !== only) continue;
+    if (only && !only.includes(name)) continue;
     ctx.log(`bench: ${name}…`);
     rows.push(...(await run(ctx)));
   }

@@ -10,6 +10,11 @@ export interface Queryable {
    * set `coord.actor` for their transaction, and coord.emit records it in every event they write.
    */
   readonly actor?: string;
+  /**
+   * Set on a handle that routes some function calls elsewhere (group commit, db/group.ts): answers the call, or
+   * undefined to let callJson make it directly.
+   */
+  call?<T>(fn: string, params: unknown[]): Promise<T> | undefined;
   /** Runs one statement with `$1…$n` parameters and returns its rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a script of several statements without parameters (migrations). */
@@ -34,6 +39,8 @@ export interface Db extends Queryable {
  * such call: one round trip, atomic inside the function.
  */
 export async function callJson<T>(db: Queryable, fn: string, params: unknown[] = []): Promise<T> {
+  const routed = db.call?.<T>(fn, params);
+  if (routed) return routed;
   const placeholders = params.map((_, i) => `$${i + 1}`).join(", ");
   if (db.actor) {
     // Still one statement: the materialized CTE sets the actor before the call's row is computed.

@@ -6,7 +6,7 @@ import { defineCapability } from "../ops/capability.ts";
 import { defineOperation, invoke, parseInput, queryInput } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, Identity } from "../types.ts";
 import { decodeBase64, encodeBase64Url } from "../util/bytes.ts";
-import { EventFeed, type StoredEvent } from "./feed.ts";
+import type { StoredEvent } from "./feed.ts";
 import { type EventsState, openEventStream, type Outbox, streamRequest } from "./stream.ts";
 import { EventOut, KindFilter, shape, type Viewer } from "./view.ts";
 import { EVENTS_DOCS } from "./docs.ts";
@@ -117,14 +117,13 @@ export const eventsCapability = defineCapability({
   operations: [listEvents],
   routeDocs: EVENTS_DOCS,
   setup: (deps): EventsState => ({
-    feed: new EventFeed(deps.db, deps.log, deps.config.events.pollMs),
+    feed: deps.feed,
     config: deps.config.events,
     startedAt: Date.now(),
     open: new Set<Outbox>(),
   }),
   stop(state) {
     for (const box of state.open) box.close("shutdown");
-    state.feed.close();
   },
   routes: (deps, auth) => eventRoutes(deps, auth),
 });

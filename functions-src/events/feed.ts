@@ -1,7 +1,8 @@
 /**
  * The event feed: one follower per app (per server process) reads `coord.events` in id order and hands every event
- * to every subscriber — SSE streams today, waiting requests later. NOTIFY only wakes it: the rows are the data, so a
- * lost or coalesced notice, or none at all (behind a transaction pooler), costs latency, never an event.
+ * to every subscriber — SSE streams, and requests waiting for a lock's release or for work. A poke wakes it: this
+ * app's own writes poke it directly, other processes' by a NOTIFY on coord_events (see announce.ts). The rows are the
+ * data, so a lost or coalesced notice, or none at all (behind a transaction pooler), costs latency, never an event.
  *
  * Nothing lost, nothing repeated: `coord.follow_events` only hands out ids up to a bound below which no event can
  * still appear (ids are drawn at insert, not at commit; the SQL explains the ticket that proves the bound). The feed
@@ -9,6 +10,7 @@
  */
 import { callJson, type Db } from "../db/port.ts";
 import { onNotice } from "../db/wakeup.ts";
+import { EVENTS_CHANNEL } from "./announce.ts";
 import type { Logger } from "../http/log.ts";
 
 /** Who may see an event (coord.event_audience). */
@@ -42,9 +44,6 @@ export interface Subscription {
   unsubscribe(): void;
 }
 
-// The channels coord.emit announces on. A notice only wakes the feed, so a channel missing here costs latency (up to
-// pollMs), never an event.
-const CHANNELS = ["lock", "task", "verification", "session", "memory", "key", "webhook", "checkrun", "dashboard"];
 // Rows per read; a full page is followed by the next read at once.
 const PAGE = 1000;
 // After a read that found events, the next one waits a little: 10 ms plus, per event found, 1 ms per 50 subscribers
@@ -146,7 +145,8 @@ export class EventFeed {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  #notice = () => {
+  /** Something was committed: look now (or, while a batch window runs, right after it). */
+  poke = (): void => {
     this.#dirty = true;
     this.#wake?.();
   };
@@ -154,9 +154,9 @@ export class EventFeed {
   #start(): void {
     if (this.#running || this.#closed) return;
     this.#running = true;
-    this.#listening ??= Promise.all(
-      CHANNELS.map((c) => onNotice(this.db, `coord_${c}`, this.#notice).then((stop) => this.#stopListening.push(stop))),
-    ).then(() => undefined);
+    this.#listening ??= onNotice(this.db, EVENTS_CHANNEL, this.poke).then((stop) => {
+      this.#stopListening.push(stop);
+    });
     void this.#loop();
   }
 

@@ -3,7 +3,7 @@
  * refusal table. The bounded wait lives here because it spans attempts; each attempt is still one atomic round trip.
  */
 import { z } from "zod";
-import { armWait } from "../db/wakeup.ts";
+import { armWait } from "../events/wait.ts";
 import { ApiError } from "../http/errors.ts";
 import { callOp, callOutcome, refusalError } from "../ops/call.ts";
 import { decodeCursor, encodeCursor } from "../ops/paging.ts";
@@ -12,7 +12,7 @@ import type { OpContext } from "../types.ts";
 import { describeLocks, lockRefusals } from "./refusals.ts";
 import type { AcquireOut, CheckOut, Lock, ReleaseOut, VerifyOut } from "./schemas.ts";
 
-/** A safety net only: waiters are woken by notifications; this bounds a wait if one is ever missed. */
+/** A safety net only: waiters are woken by the event feed; this bounds a wait if the feed falls behind. */
 const RECHECK_MS = 2_000;
 
 /** Kinds after which a blocked acquire may succeed. */
@@ -31,12 +31,12 @@ type Acquired = Omit<z.output<typeof AcquireOut>, "waited_ms">;
 
 /**
  * Acquires all keys or none. With `waitSeconds > 0`, a conflict is retried when a blocking lock is released or
- * expires (woken by NOTIFY on coord_lock, or at the blocker's expiry), until the wait runs out.
+ * expires (woken by its event on the app's event feed, or at the blocker's expiry), until the wait runs out.
  */
 export async function acquireLocks(ctx: OpContext, input: AcquireInput): Promise<z.output<typeof AcquireOut>> {
   const started = Date.now();
   const deadline = started + input.waitSeconds * 1000;
-  const armed = input.waitSeconds > 0 ? await armWait(ctx.db, "coord_lock") : null;
+  const armed = input.waitSeconds > 0 ? await armWait(ctx.feed) : null;
   const params = [
     input.repo,
     ctx.identity.agentId,

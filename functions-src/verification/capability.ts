@@ -239,12 +239,14 @@ export const verificationCapability = defineCapability({
       new GitHubClient(config, deps.fetch),
       new E2BClient(config, deps.fetch),
     );
-    // Results recorded by SQL triggers (the work queue's complete_work) announce themselves on coord_verification:
+    // Results recorded by SQL triggers (the work queue's complete_work) arrive as verification events on the feed:
     // a long-lived host brings the check run up to date from there. Edge hosts catch up on the next request.
     if (svc.github.configured) {
-      deps.db
-        .listen("coord_verification", () => svc.track(svc.syncCheckRuns()))
-        .catch((err) => deps.log.warn("verification: LISTEN unavailable", { error: (err as Error).message }));
+      deps.feed
+        .subscribe((events) => {
+          if (events.some((e) => e.kind.startsWith("verification."))) svc.track(svc.syncCheckRuns());
+        })
+        .catch((err) => deps.log.warn("verification: event feed unavailable", { error: (err as Error).message }));
     }
     return svc;
   },

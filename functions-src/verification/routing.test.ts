@@ -68,20 +68,14 @@ forEachDatabase("verification routing (default policies from seed.sql)", (get) =
     expect(r).toMatchObject({ base_tier: 1, unmatched: { count: 1, files: ["assets/logo.svg"] } });
   });
 
-  it("routes 10,000 files fast once compiled (the bench measures the 100 ms aim; this bound allows a loaded machine)", () => {
+  it("routes 10,000 files in one call, the same answer each time (speed is the bench's: scripts/bench/verification.ts)", () => {
     const files = Array.from({ length: 10_000 }, (_, i) =>
       mod(`pkg${i % 50}/src/module${i}/file${i}.${["ts", "md", "sql", "json", "py"][i % 5]}`),
     );
-    // Best of three: the machine is shared, and one unlucky run says nothing about the code.
-    let best = Infinity;
-    let r = policies.route(files);
-    for (let i = 0; i < 3; i++) {
-      const t = performance.now();
-      r = policies.route(files);
-      best = Math.min(best, performance.now() - t);
-    }
-    expect(best).toBeLessThan(250);
-    expect(r.base_tier).toBe(2);
+    const first = policies.route(files);
+    expect(first.base_tier).toBe(2);
+    // Compiled matchers are reused: a second routing of the same files answers the same.
+    expect(policies.route(files)).toEqual(first);
   });
 
   const pathArb = fc.oneof(

@@ -1,11 +1,11 @@
 /** The work queue's calls into SQL: one function call per operation, refusals turned into actionable errors. */
 import type { z } from "zod";
-import { armWait } from "../db/wakeup.ts";
 import { callOp, refusalError, refusalOf } from "../ops/call.ts";
 import { quotaCap } from "../ops/quotas.ts";
 import type { OpContext } from "../types.ts";
 import { workRefusals } from "./refusals.ts";
 import type { ClaimInput, Completion, CompletionResult, SubmittedTask, Task, TaskSpec } from "./schemas.ts";
+import { armWait } from "../events/wait.ts";
 
 // A long-poll re-checks at least this often even without a notification: a retry's backoff ending and a lease
 // expiring announce nothing.
@@ -50,7 +50,7 @@ async function claimOnce(ctx: OpContext, input: z.output<typeof ClaimInput>) {
 const WAKING_KINDS = new Set(["task.submitted", "task.completed", "task.released", "task.retry_scheduled"]);
 
 /**
- * Claims up to `limit` ready tasks. With `wait_seconds`, an empty answer waits for a `coord_task` notification
+ * Claims up to `limit` ready tasks. With `wait_seconds`, an empty answer waits for a task event on the event feed
  * (work submitted, completed, released) and tries again until the time is up.
  */
 export async function claimWork(ctx: OpContext, input: z.output<typeof ClaimInput>) {
@@ -59,7 +59,7 @@ export async function claimWork(ctx: OpContext, input: z.output<typeof ClaimInpu
   for (;;) {
     const remaining = until - Date.now();
     // Armed before the claim, so work announced between the claim and the wait still wakes us.
-    const wakeup = remaining > 0 ? await armWait(ctx.db, "coord_task") : null;
+    const wakeup = remaining > 0 ? await armWait(ctx.feed) : null;
     try {
       const tasks = await claimOnce(ctx, input);
       if (tasks.length > 0 || !wakeup) return { tasks, waited_ms: Date.now() - started };

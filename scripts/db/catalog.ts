@@ -287,3 +287,44 @@ export function diffDefinitions(from: Map<string, string>, to: Map<string, strin
   for (const k of from.keys()) if (!to.has(k)) lines.push(`${k}: only in the migrations`);
   return lines;
 }
+
+/** A function's SET clauses (`proconfig`, e.g. `search_path=""`, `jit=off`), by its signature. */
+export interface SettingsRow {
+  identity: string;
+  config: string[] | null;
+}
+
+const SETTINGS_SQL = `
+select p.oid::pg_catalog.regprocedure::text as identity, p.proconfig as config
+  from pg_catalog.pg_proc p
+ where p.pronamespace = (select oid from pg_catalog.pg_namespace where nspname = 'coord')
+ order by 1`;
+
+export async function readSettings(db: Queryable): Promise<SettingsRow[]> {
+  return db.query<SettingsRow>(SETTINGS_SQL);
+}
+
+/**
+ * Functions whose SET clauses differ (migra compares bodies, not SET clauses), as `alter function … reset all` plus
+ * one `set` per setting of the `to` database. Functions only one side has are migra's to create or drop.
+ */
+export function diffSettings(from: SettingsRow[], to: SettingsRow[]): CatalogDifference {
+  const was = new Map(from.map((r) => [r.identity, r.config ?? []]));
+  const out: CatalogDifference = { statements: [], lines: [] };
+  for (const r of to) {
+    const before = was.get(r.identity);
+    const now = r.config ?? [];
+    if (before === undefined || before.join("\n") === now.join("\n")) continue;
+    out.statements.push(`alter function ${r.identity} reset all;`);
+    for (const setting of now) {
+      const eq = setting.indexOf("=");
+      const value = setting.slice(eq + 1);
+      // proconfig holds search_path="" for an empty path; other values are plain words.
+      out.statements.push(
+        `alter function ${r.identity} set ${setting.slice(0, eq)} = ${value === '""' ? "''" : sqlLiteral(value)};`,
+      );
+    }
+    out.lines.push(`settings of function ${r.identity} differ: migrations [${before.join(", ")}], schemas [${now.join(", ")}]`);
+  }
+  return out;
+}

@@ -1,7 +1,8 @@
 /**
  * Drift between the two ways to build the database: applying supabase/migrations (what `supabase db push` deploys)
  * and applying supabase/schemas (the source of truth). Both are built in scratch databases on a local Postgres and
- * compared: objects by migra (`@pgkit/migra`), comments and privileges from the catalogs (migra compares neither).
+ * compared: objects by migra (`@pgkit/migra`); comments, privileges and functions' SET clauses from the catalogs (migra
+ * compares none of them).
  */
 import { createClient } from "@pgkit/client";
 import { Migration } from "@pgkit/migra";
@@ -15,6 +16,8 @@ import {
   readComments,
   readObjects,
   readPrivileges,
+  readSettings,
+  diffSettings,
 } from "./catalog.ts";
 import { type ApplyOptions, applySchemaFiles, MIGRATIONS_DIR } from "./schema-files.ts";
 
@@ -100,12 +103,13 @@ export async function migraDiff(fromUrl: string, toUrl: string): Promise<string>
 }
 
 export interface Drift {
-  /** True when the two databases are the same in objects, comments and privileges. */
+  /** True when the two databases are the same in objects, comments, privileges and functions' SET clauses. */
   clean: boolean;
   /** migra's statements (objects and table privileges). */
   objects: string;
   comments: CatalogDifference;
   privileges: CatalogDifference;
+  settings: CatalogDifference;
   /** Everything that differs, for people; "" when clean. */
   report: string;
   /** The statements that turn the `from` database into the `to` one (without the grants file). */
@@ -120,6 +124,7 @@ export async function compareDatabases(fromUrl: string, toUrl: string): Promise<
   try {
     const comments = diffComments(await readComments(from), await readComments(to), await readObjects(to));
     const privileges = diffPrivileges(await readPrivileges(from), await readPrivileges(to));
+    const settings = diffSettings(await readSettings(from), await readSettings(to));
     const sections: string[] = [];
     if (objects)
       sections.push(
@@ -127,6 +132,7 @@ export async function compareDatabases(fromUrl: string, toUrl: string): Promise<
       );
     if (comments.lines.length) sections.push(`Comments:\n${comments.lines.map((l) => `  ${l}`).join("\n")}`);
     if (privileges.lines.length) sections.push(`Privileges:\n${privileges.lines.map((l) => `  ${l}`).join("\n")}`);
+    if (settings.lines.length) sections.push(`Function settings:\n${settings.lines.map((l) => `  ${l}`).join("\n")}`);
     const statements = [
       // migra turns off body checks (it orders functions by name, not by what calls what); only for this migration.
       objects.includes("set check_function_bodies = off;") ? `${objects}\n\nreset check_function_bodies;` : objects,
@@ -134,12 +140,16 @@ export async function compareDatabases(fromUrl: string, toUrl: string): Promise<
       privileges.statements.length
         ? `-- Privileges on existing objects (migra compares only table privileges).\n${privileges.statements.join("\n")}`
         : "",
+      settings.statements.length
+        ? `-- SET clauses of existing functions (migra does not compare them).\n${settings.statements.join("\n")}`
+        : "",
     ].filter(Boolean);
     return {
       clean: sections.length === 0,
       objects,
       comments,
       privileges,
+      settings,
       report: sections.join("\n\n"),
       statements: statements.join("\n\n"),
     };

@@ -15,15 +15,12 @@ begin
   values (p_kind, p_agent_id, p_session_id, p_subject,
           coalesce(p_data, '{}'::jsonb) || case when v_actor is null then '{}'::jsonb
                                                 else jsonb_build_object('acted_by', v_actor) end);
-  -- One channel per capability (coord_lock, coord_task, ...). The payload stays small: NOTIFY caps it at 8000 bytes.
-  perform pg_notify(
-    'coord_' || split_part(p_kind, '.', 1),
-    json_build_object('kind', p_kind, 'agent_id', p_agent_id, 'subject', left(p_subject, 1024))::text
-  );
+  -- No NOTIFY here: inside a writing transaction it would hold Postgres's global notify lock through the commit's
+  -- fsync, so no two state changes could share one. The app announces after commit (functions-src/events/announce.ts).
 end;
 $$;
 comment on function coord.emit(text, text, text, text, jsonb) is
-  'Records one event and announces it with pg_notify on channel coord_<capability>. Called inside the '
-  'transaction of the change it describes, so the event exists exactly when the change does. When an admin key acts '
+  'Records one event (announcing it is the app''s part, after commit: see functions-src/events/announce.ts). Called '
+  'inside the transaction of the change it describes, so the event exists exactly when the change does. When an admin key acts '
   '(setting coord.actor), data.acted_by names it. The only writer of coord.events: it assigns the transaction id '
   'before the event id, which the event feed''s ordering proof needs.';

@@ -5,6 +5,8 @@ returns jsonb
 language plpgsql
 security definer
 set search_path = ''
+-- A hot path of small plans: JIT compiling one (past jit_above_cost on a large table) costs more than it saves.
+set jit = off
 as $$
 declare
   v_ids uuid[];

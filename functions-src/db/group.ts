@@ -1,0 +1,130 @@
+/**
+ * Group commit at the application level. On the hot paths (lock acquire/release, task claim/complete) a call that
+ * arrives while an earlier one is still running waits for it, and every call that waited goes to the database
+ * together as one `coord.run_*_calls` statement: one round trip and one commit (one fsync) for all of them, each
+ * with its own answer. A call that arrives when nothing runs goes at once, alone, so a single agent pays nothing.
+ *
+ * Calls in a group run one after the other in one transaction, exactly as they would have one by one in some order;
+ * an error in one aborts the group, which is then run call by call so that the error stays that call's alone.
+ * Calls made with an actor (an admin acting as an agent) set a transaction-local setting and always go alone.
+ */
+import type { Logger } from "../http/log.ts";
+import { isUnavailable } from "./errors.ts";
+import { type Db, type Queryable, rootOf } from "./port.ts";
+
+/** One SQL statement that runs a group: the runner function and the functions it may run. */
+export interface GroupSpec {
+  runner: string;
+  functions: readonly string[];
+}
+
+/** The lock and queue hot paths (supabase/schemas/{locks,work}/api/run_*_calls.sql). */
+export const GROUPS: readonly GroupSpec[] = [
+  { runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.release_locks"] },
+  { runner: "coord.run_work_calls", functions: ["coord.claim_tasks", "coord.complete_tasks"] },
+];
+
+// A group carries at most this many calls; more wait for the next one (a statement's cost grows with its calls).
+const MAX_GROUP = 64;
+
+interface Pending {
+  fn: string;
+  params: unknown[];
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** The direct call, as callJson makes it: `select fn($1, …) as r`. */
+async function callAlone(db: Queryable, fn: string, params: unknown[]): Promise<unknown> {
+  const placeholders = params.map((_, i) => `$${i + 1}`).join(", ");
+  const rows = await db.query<{ r: unknown }>(`select ${fn}(${placeholders}) as r`, params);
+  return rows[0]!.r;
+}
+
+/** Stats a bench or test can read: calls made and the statements that carried them. */
+export interface GroupStats {
+  calls: number;
+  statements: number;
+  fallbacks: number;
+}
+
+class Lane {
+  #queue: Pending[] = [];
+  #running = false;
+  constructor(
+    private readonly db: Db,
+    private readonly spec: GroupSpec,
+    private readonly log: Logger,
+    private readonly stats: GroupStats,
+  ) {}
+
+  submit(fn: string, params: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ fn, params, resolve, reject });
+      if (!this.#running) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        this.stats.calls += group.length;
+        this.stats.statements++;
+        if (group.length === 1) {
+          const [p] = group;
+          await callAlone(this.db, p!.fn, p!.params).then(p!.resolve, p!.reject);
+          continue;
+        }
+        let answers: unknown[];
+        try {
+          const calls = group.map((p) => ({ fn: p.fn, args: p.params }));
+          // As text cast to jsonb: a bare array parameter would be sent as a Postgres array.
+          const rows = await this.db.query<{ r: unknown[] }>(`select ${this.spec.runner}($1::text::jsonb) as r`, [
+            JSON.stringify(calls),
+          ]);
+          answers = rows[0]!.r;
+        } catch (err) {
+          // The database went away: whether the group committed is unknown, exactly as for one call, so each caller
+          // gets the error (a 503; every one of these operations is safe to retry as sent).
+          if (isUnavailable(err)) {
+            for (const p of group) p.reject(err);
+            continue;
+          }
+          // One call's error (or a deadlock with another process's group) aborted the whole group: nothing of it was
+          // committed, so each call runs again alone and meets its own outcome.
+          this.stats.fallbacks++;
+          this.log.debug("group commit: running a failed group call by call", { error: (err as Error).message });
+          await Promise.all(group.map((p) => callAlone(this.db, p.fn, p.params).then(p.resolve, p.reject)));
+          continue;
+        }
+        group.forEach((p, i) => p.resolve(answers[i]));
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+/**
+ * A handle on `db` whose calls of the grouped functions (see GROUPS) are group-committed. Everything else — other
+ * calls, transactions, LISTEN, actors — is the database's own.
+ */
+export function groupCommits(db: Db, log: Logger, groups: readonly GroupSpec[] = GROUPS): Db & { groupStats: GroupStats } {
+  const root = rootOf(db);
+  const stats: GroupStats = { calls: 0, statements: 0, fallbacks: 0 };
+  const lanes = new Map<string, Lane>();
+  for (const spec of groups) {
+    const lane = new Lane(root, spec, log, stats);
+    for (const fn of spec.functions) lanes.set(fn, lane);
+  }
+  return Object.assign(Object.create(root) as Db, {
+    root,
+    groupStats: stats,
+    call<T>(this: Queryable, fn: string, params: unknown[]): Promise<T> | undefined {
+      const lane = this.actor ? undefined : lanes.get(fn);
+      return lane?.submit(fn, params) as Promise<T> | undefined;
+    },
+  });
+}
