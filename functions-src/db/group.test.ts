@@ -34,9 +34,9 @@ forEachDatabase("group commit", (get) => {
     // The first call went alone; the others waited for it and went together.
     expect(db.groupStats.calls).toBe(N);
     expect(db.groupStats.statements).toBeLessThan(N);
-    const [{ n }] = await get().db.query<{ n: number }>(
+    const [{ n }] = (await get().db.query<{ n: number }>(
       "select count(*)::int as n from coord.events where kind = 'lock.acquired' and data->>'repo' = 'grp1'",
-    );
+    )) as [{ n: number }];
     expect(n).toBe(1);
   });
 
@@ -74,9 +74,9 @@ forEachDatabase("group commit", (get) => {
     expect(typeof answers[3]).toBe("string");
     for (const i of [0, 1, 2, 4, 5]) expect((answers[i] as Acquired).locks![0]!.key).toBe(`g${i}.ts`);
     // Nothing was granted twice: the failed group committed nothing.
-    const [{ n }] = await get().db.query<{ n: number }>(
+    const [{ n }] = (await get().db.query<{ n: number }>(
       "select count(*)::int as n from coord.events where kind = 'lock.acquired' and data->>'repo' = 'grp3'",
-    );
+    )) as [{ n: number }];
     expect(n).toBe(5);
   });
 });

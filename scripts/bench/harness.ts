@@ -33,6 +33,11 @@ export interface BenchRow {
   p99ms: number;
   /** Throughput relative to the raw SQL row of the same operation, when there is one. */
   ratio?: number;
+  /**
+   * Throughput relative to a reference measured in the same run (scripts/bench/references.ts): the bare Hono echo's
+   * request rate at the same concurrency, or graphile-worker's job rate. The note names which.
+   */
+  vsRef?: number;
   note?: string;
 }
 
@@ -300,16 +305,17 @@ export interface BenchContext {
 }
 
 export function printTable(rows: BenchRow[]): string {
-  const head = ["operation", "via", "db", "conc", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "vs SQL", "note"];
+  const head = ["operation", "via", "db", "conc", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "vs SQL", "vs ref", "note"];
   const lines = rows.map((r) => [
     r.name,
     r.via,
     r.db,
     String(r.concurrency),
     String(r.ops),
-    r.throughput.toFixed(0),
+    Number.isNaN(r.throughput) ? "-" : r.throughput.toFixed(0),
     ...[r.p50ms, r.p95ms, r.p99ms].map((ms) => (Number.isNaN(ms) ? "-" : ms.toFixed(2))),
     r.ratio === undefined ? "" : `${(r.ratio * 100).toFixed(0)}%`,
+    r.vsRef === undefined ? "" : `${r.vsRef.toFixed(2)}×`,
     r.note ?? "",
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));

@@ -9,18 +9,36 @@ import {
   type BenchContext,
   type BenchRow,
 } from "./harness.ts";
+import { dbTimePerCall } from "./db-time.ts";
+import { references } from "./references.ts";
 
 const NAME = "lock acquire+release";
 const LEVELS = [1, 8, 32, 64];
 
+/** Lock requests per second (two per pair) against the echo's requests per second at the same concurrency. */
+function vsEcho(pairsPerSecond: number, concurrency: number): number | undefined {
+  const echo = references.echo.get(concurrency);
+  return echo ? (2 * pairsPerSecond) / echo : undefined;
+}
+
 /**
  * Acquire then release one key per agent (each agent its own file, so the numbers measure the lock path, not
- * contention): over HTTP on the Node host, and as the same two SQL function calls through postgres.js.
+ * contention): over HTTP on the Node host, and as the same two SQL function calls through postgres.js. Throughput is
+ * in pairs/s; "vs ref" compares the HTTP row's requests/s (2 per pair) with the bare Hono echo at the same
+ * concurrency. At 32 agents a second server with COORDINATOR_GROUP_COMMIT=off shows what group commit buys, and
+ * pg_stat_statements (when the server preloads it) gives the database time of each function call.
  */
 export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const durationMs = 3000 * ctx.scale;
   const key = (w: number) => `bench/agent-${w}/file.ts`;
+  const pair = (client: ReturnType<typeof httpClient>, prefix: string) => async (w: number) => {
+    const h = benchHeaders(`${prefix}-${w}`);
+    const a = await client.call("POST", "/locks/acquire", { file_path: key(w) }, h);
+    if (a.status !== 200) throw new Error(`acquire answered ${a.status}`);
+    const r = await client.call("POST", "/locks/release", { file_path: key(w) }, h);
+    if (r.status !== 200) throw new Error(`release answered ${r.status}`);
+  };
 
   if (ctx.adminUrl) {
     const database = await benchDatabase(ctx.adminUrl);
@@ -44,25 +62,52 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
           },
           { durationMs },
         );
-        const http = await runLoad(
-          c,
-          async (w) => {
-            const h = benchHeaders(`http-${w}`);
-            const a = await client.call("POST", "/locks/acquire", { file_path: key(w) }, h);
-            if (a.status !== 200) throw new Error(`acquire answered ${a.status}`);
-            const r = await client.call("POST", "/locks/release", { file_path: key(w) }, h);
-            if (r.status !== 200) throw new Error(`release answered ${r.status}`);
-          },
-          { durationMs },
-        );
-        rows.push(row(NAME, "sql", "postgres", c, sql, { note: "2 calls, postgres.js" }));
+        const http = await runLoad(c, pair(client, "http"), { durationMs });
+        rows.push(row(NAME, "sql", "postgres", c, sql, { note: "pairs/s; 2 calls, postgres.js" }));
         rows.push(
-          row(NAME, "http", "postgres", c, http, { ratio: http.throughput / sql.throughput, note: "2 requests" }),
+          row(NAME, "http", "postgres", c, http, {
+            ratio: http.throughput / sql.throughput,
+            vsRef: vsEcho(http.throughput, c),
+            note: "pairs/s; vs ref: requests/s ÷ bare echo's",
+          }),
         );
+      }
+      // The database's own time per call, one agent at a time (no queueing in it), from pg_stat_statements.
+      const time = await dbTimePerCall(database.db, ["coord.acquire_locks", "coord.release_locks"], () =>
+        runLoad(1, pair(client, "dbtime"), { durationMs }),
+      );
+      if (time) {
+        rows.push({
+          name: "lock db time per call (pg_stat_statements)",
+          via: "sql",
+          db: "postgres",
+          concurrency: 1,
+          ops: time.calls,
+          throughput: Number.NaN,
+          p50ms: Number.NaN,
+          p95ms: Number.NaN,
+          p99ms: Number.NaN,
+          note: `mean exec ms: acquire ${time.mean["coord.acquire_locks"]?.toFixed(3)}, release ${time.mean["coord.release_locks"]?.toFixed(3)} (over HTTP, 1 agent)`,
+        });
       }
     } finally {
       client.close();
       await server.stop();
+    }
+    // The group-commit lever: the same load at 32 agents with every call sent alone.
+    const alone = await startServer("postgres", database.url, { COORDINATOR_GROUP_COMMIT: "off" });
+    const aloneClient = httpClient(alone.url);
+    try {
+      const r = await runLoad(32, pair(aloneClient, "alone"), { durationMs });
+      rows.push(
+        row(NAME, "http", "postgres", 32, r, {
+          vsRef: vsEcho(r.throughput, 32),
+          note: "pairs/s; COORDINATOR_GROUP_COMMIT=off (every call alone)",
+        }),
+      );
+    } finally {
+      aloneClient.close();
+      await alone.stop();
       await database.drop();
     }
   }
@@ -70,17 +115,8 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
   const server = await startServer("pglite");
   const client = httpClient(server.url);
   try {
-    const r = await runLoad(
-      8,
-      async (w) => {
-        const h = benchHeaders(`pg-${w}`);
-        const a = await client.call("POST", "/locks/acquire", { file_path: key(w) }, h);
-        if (a.status !== 200) throw new Error(`acquire answered ${a.status}`);
-        await client.call("POST", "/locks/release", { file_path: key(w) }, h);
-      },
-      { durationMs },
-    );
-    rows.push(row(NAME, "http", "pglite", 8, r, { note: "embedded default" }));
+    const r = await runLoad(8, pair(client, "pg"), { durationMs });
+    rows.push(row(NAME, "http", "pglite", 8, r, { vsRef: vsEcho(r.throughput, 8), note: "pairs/s; embedded default" }));
   } finally {
     client.close();
     await server.stop();

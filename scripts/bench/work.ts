@@ -10,6 +10,8 @@ import {
   type BenchRow,
   type LoadResult,
 } from "./harness.ts";
+import { dbTimePerCall } from "./db-time.ts";
+import { references } from "./references.ts";
 
 type Client = ReturnType<typeof httpClient>;
 interface Claimed {
@@ -131,10 +133,14 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
     );
     await db.query("delete from coord.tasks where task_type = 'bench-submit'");
 
-    // Claim + complete, single and batch claims, at 1, 8 and 32 workers.
-    for (const limit of [1, 10]) {
-      for (const workers of [1, 8, 32]) {
-        const prefill = Math.ceil((limit === 1 ? 4000 : 20000) * ctx.scale) + 2000;
+    // Claim + complete, single and batch claims, at 1, 8 and 32 workers (claims of 100 at 32 only: the aim's row).
+    for (const [limit, levels] of [
+      [1, [1, 8, 32]],
+      [10, [1, 8, 32]],
+      [100, [32]],
+    ] as const) {
+      for (const workers of levels) {
+        const prefill = Math.ceil(({ 1: 4000, 10: 20000, 100: 80000 }[limit] ?? 4000) * ctx.scale) + 2000;
         let sqlTasks = 0;
         const sqlType = await fill(db, prefill);
         const s = await runLoad(
@@ -159,8 +165,68 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
           limit === 1 ? "work claim+complete, tasks/s" : `work claim+complete (batches of ${limit}), tasks/s`;
         const sqlRow = perTask(s, sqlTasks);
         const httpRow = perTask(h, httpTasks);
+        // graphile-worker's rows: unbatched against single claims, its batched mode against claims of 100.
+        const ref = limit === 1 ? references.graphile?.unbatched : limit === 100 ? references.graphile?.batched : undefined;
         rows.push(row(name, "sql", "postgres", workers, sqlRow, { note: "p50/p99 per claim+complete call pair" }));
-        rows.push(row(name, "http", "postgres", workers, httpRow, { ratio: httpRow.throughput / sqlRow.throughput }));
+        rows.push(
+          row(name, "http", "postgres", workers, httpRow, {
+            ratio: httpRow.throughput / sqlRow.throughput,
+            vsRef: ref ? httpRow.throughput / ref : undefined,
+            note: ref ? `vs ref: graphile-worker ${limit === 1 ? "unbatched" : "batched"}` : undefined,
+          }),
+        );
+      }
+    }
+
+    // The group-commit lever: single claims at 32 workers with every call sent alone.
+    {
+      const alone = await startServer("postgres", database.url, { COORDINATOR_GROUP_COMMIT: "off" });
+      const aloneClient = httpClient(alone.url);
+      try {
+        const type = await fill(db, Math.ceil(4000 * ctx.scale) + 2000);
+        let tasks = 0;
+        const r = await runLoad(
+          32,
+          async (w, i) => {
+            const n = await claimCompleteHttp(aloneClient, type, `alone-${w}`, 1);
+            if (i >= 0) tasks += n;
+          },
+          { durationMs },
+        );
+        const t = perTask(r, tasks);
+        rows.push(
+          row("work claim+complete, tasks/s", "http", "postgres", 32, t, {
+            vsRef: references.graphile ? t.throughput / references.graphile.unbatched : undefined,
+            note: "COORDINATOR_GROUP_COMMIT=off (every call alone)",
+          }),
+        );
+      } finally {
+        aloneClient.close();
+        await alone.stop();
+      }
+    }
+
+    // The database's own time per claim and per completion, one worker over HTTP (pg_stat_statements).
+    {
+      const type = await fill(db, Math.ceil(4000 * ctx.scale) + 2000);
+      const time = await dbTimePerCall(db, ["coord.claim_tasks", "coord.complete_tasks"], () =>
+        runLoad(1, () => claimCompleteHttp(client, type, "dbtime", 1), { durationMs }),
+      );
+      if (time) {
+        const claim = time.mean["coord.claim_tasks"] ?? Number.NaN;
+        const complete = time.mean["coord.complete_tasks"] ?? Number.NaN;
+        rows.push({
+          name: "work db time per call (pg_stat_statements)",
+          via: "sql",
+          db: "postgres",
+          concurrency: 1,
+          ops: time.calls,
+          throughput: Number.NaN,
+          p50ms: Number.NaN,
+          p95ms: Number.NaN,
+          p99ms: Number.NaN,
+          note: `mean exec ms: claim ${claim.toFixed(3)}, complete ${complete.toFixed(3)}, together ${(claim + complete).toFixed(3)}`,
+        });
       }
     }
 
