@@ -5,7 +5,8 @@
  * - the bridge from the Claude Code plugin manifest it ships (its MCP server entry and its hook command, expanded as
  *   Claude Code expands `${CLAUDE_PLUGIN_ROOT}` and `${VAR}`), by the MCP SDK client over stdio;
  * - the hook as `mcp-bridge hook --print-config` configures it, the git guard, and `npx mcp-bridge`;
- * - the client from a plain Node ESM file and from Deno (calls and the event stream).
+ * - the client from a plain Node ESM file and from Deno (calls and the event stream);
+ * - the bridge under Deno (tools through it; its session, and the locks in it, end with it).
  *
  * Each Node-side check runs on the Node running the suite and on every binary listed in COORDINATOR_TEST_NODE_BINARIES
  * (path-delimited; `.ci/run` sets it to Node 22 and 24 from the `node` npm package).
@@ -287,6 +288,41 @@ describe("packed packages installed outside the clone", () => {
       event: ["lock.acquired", "smoke-a-deno", "number"],
       refused: [409, "lock_conflict", "smoke-a-deno"],
     });
+  }, 120_000);
+
+  it("the bridge from Deno: MCP tools through the installed package, and its session ends with it", async () => {
+    const agent = "bridge-deno";
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [DENO, "run", "--quiet", "--allow-all", join(bridgeDir, "bin/mcp-bridge.js")],
+      env: {
+        PATH: process.env.PATH!,
+        HOME: home,
+        XDG_RUNTIME_DIR: home,
+        NO_COLOR: "1",
+        DENO_DIR: join(home, "deno"),
+        COORDINATOR_URL: server.url,
+        COORDINATION_API_KEY: AGENT_KEY,
+        AGENT_ID: agent,
+      },
+      cwd: project,
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "deno-bridge-check", version: "1.0.0" });
+    await client.connect(transport);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(["acquire_lock", "get_work", "remember"]));
+    const got = await client.callTool({ name: "acquire_lock", arguments: { file_path: "deno-bridge.ts" } });
+    expect(got.isError).toBeFalsy();
+    const held = () =>
+      db.query<{ agent_id: string; session_id: string | null }>(
+        "select agent_id, session_id from coord.locks where key = 'deno-bridge.ts' and expires_at > now()",
+      );
+    const [row] = await held();
+    // The lock belongs to the bridge's heartbeating session, so it ends with the bridge.
+    expect(row).toMatchObject({ agent_id: agent, session_id: expect.any(String) });
+    await client.close();
+    expect(await eventually(async () => (await held()).length === 0)).toBe(true);
   }, 120_000);
 
   it("`npx mcp-bridge` runs the installed bin; the git guard works from the installed package", async () => {
