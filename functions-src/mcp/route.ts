@@ -1,18 +1,11 @@
 import { Hono, type MiddlewareHandler } from "hono";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import { inspectJson, gateError, violationMessage } from "../http/input-gate.ts";
 import { takeNotices } from "../identity/notices.ts";
 import type { Capability } from "../ops/capability.ts";
 import { errorResponse, type PathItem } from "../ops/openapi.ts";
-import { ListToolsRequestSchema, type Tool } from "@modelcontextprotocol/sdk/types.js";
-import { registerOperationTool, toolDefinition, toolError } from "../ops/operation.ts";
+import { toolDefinition, toolError } from "../ops/operation.ts";
 import type { AppDeps, AppEnv, OpContext } from "../types.ts";
-import { VERSION } from "../version.ts";
-
-const INSTRUCTIONS =
-  "Agent Coordinator: lock files before editing them, take work from the shared queue, and remember what you learn. " +
-  "Refusals say who holds what and what to do next.";
 
 /** The tools/list answer: every capability's tools, compact (toolDefinition). The same for every caller. */
 export function toolList(capabilities: readonly Capability[]): Tool[] {
@@ -31,36 +24,6 @@ function noticesOnce(ctx: OpContext, pending: number): () => Promise<string | nu
     left = 0;
     return takeNotices(ctx.db, ctx.identity.agentId, sessionId);
   };
-}
-
-/**
- * Builds the MCP server for one request: every capability's tools and resources, bound to this caller. `tools` is
- * the tools/list answer, computed once per app; `preamble` puts the session's notices first in a tool answer.
- */
-export function buildMcpServer(
-  ctx: OpContext,
-  capabilities: readonly Capability[],
-  tools: Tool[] = toolList(capabilities),
-  preamble?: () => Promise<string | null>,
-): McpServer {
-  const server = new McpServer({ name: "agent-coordinator", version: VERSION }, { instructions: INSTRUCTIONS });
-  for (const cap of capabilities) {
-    for (const op of cap.operations) if (op.tool !== false) registerOperationTool(server, ctx, op, preamble);
-    for (const res of cap.resources ?? []) {
-      server.registerResource(
-        res.name,
-        res.uri,
-        { title: res.title, description: res.description, mimeType: "application/json" },
-        async (uri: URL) => ({
-          contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(await res.read(ctx)) }],
-        }),
-      );
-    }
-  }
-  // The SDK would list each tool's full zod schemas; the list agents read is the compact cut (ops/json-schema.ts).
-  // Calls still go through the SDK's handler, which validates arguments and structuredContent with the full schemas.
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools }));
-  return server;
 }
 
 type JsonRpcId = string | number | null;
@@ -110,12 +73,19 @@ function gateMcpBody(text: string): { refused: Response } | { parsed: unknown } 
   return { parsed: body };
 }
 
+/** The MCP server module (mcp/server.ts), loaded by the first MCP request and kept. */
+let serverModule: Promise<typeof import("./server.ts")> | undefined;
+
 /**
  * `/mcp`: Streamable HTTP, stateless. A fresh server and transport per request, never shared: the caller's
  * identity is bound into the tools, and nothing of one request can leak into another.
+ *
+ * Nothing of MCP is built at start: the SDK is imported, and the tools/list answer (every tool's schemas converted
+ * to JSON Schema) computed, on the first MCP request and kept for the app's life. An edge start that serves REST
+ * only pays for neither.
  */
 export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabilities: readonly Capability[]) {
-  const tools = toolList(capabilities);
+  let tools: Tool[] | undefined;
   return new Hono<AppEnv>().on(["GET", "POST", "DELETE"], "/mcp", auth, async (c) => {
     let parsedBody: unknown;
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -124,19 +94,15 @@ export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabi
       if ("refused" in gated) return gated.refused;
       parsedBody = gated.parsed;
     }
-    const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
-    const server = buildMcpServer(ctx, capabilities, tools, noticesOnce(ctx, c.get("pendingNotices") ?? 0));
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: true,
+    // A failed import is not kept: the next request tries again.
+    serverModule ??= import("./server.ts").catch((err) => {
+      serverModule = undefined;
+      throw err;
     });
-    await server.connect(transport);
-    try {
-      return await transport.handleRequest(c.req.raw, parsedBody === undefined ? undefined : { parsedBody });
-    } finally {
-      // JSON responses are complete when handleRequest resolves; closing frees the per-request server.
-      await server.close();
-    }
+    const { serveMcp } = await serverModule;
+    tools ??= toolList(capabilities);
+    const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
+    return serveMcp(c.req.raw, parsedBody, ctx, capabilities, tools, noticesOnce(ctx, c.get("pendingNotices") ?? 0));
   });
 }
 

@@ -6,7 +6,6 @@ import { decodeCursor, encodeCursor } from "../ops/paging.ts";
 import { callJson } from "../db/port.ts";
 import { callOp } from "../ops/call.ts";
 import type { OpContext } from "../types.ts";
-import { expandQuery } from "./expansion.ts";
 import { memoryRefusals } from "./refusals.ts";
 import type { MemoryWorker } from "./worker.ts";
 import type {
@@ -82,6 +81,8 @@ export async function recall(
   worker: MemoryWorker,
 ): Promise<z.output<typeof RecallOut>> {
   // Paraphrases: the query's words with coding abbreviations and WordNet synonyms, weighted below the words themselves.
+  // The thesaurus (about 200 KB of source) is imported by the first recall, not at start: most edge starts never recall.
+  const { expandQuery } = await import("./expansion.ts");
   const query: Record<string, unknown> = { ...compact(input), expansions: expandQuery(input.task_description) };
   if (!input.embedding && worker.embedder) {
     const vector = await worker.queryEmbedding(input.task_description);

@@ -6,11 +6,14 @@ import type { VerificationConfig } from "./config.ts";
 import type { E2BClient } from "./e2b.ts";
 import { type CommitInput, fencingInput, fencingLines } from "./fencing.ts";
 import type { GitHubClient, CheckRunBody } from "./github.ts";
-import { CompiledPolicies, type Policy } from "./routing.ts";
+import type { CompiledPolicies, Policy } from "./routing.ts";
 import { callbackSecretFor } from "./signatures.ts";
 import { verificationRefusals } from "./refusals.ts";
 import type { ChangesetView } from "./schemas.ts";
-import { runStaticChecks, type StaticInput } from "./static.ts";
+import type { StaticInput } from "./static.ts";
+
+// routing.ts and static.ts (picomatch, yaml, smol-toml: CommonJS under Deno) are imported by the first submission, not
+// at start: an edge instance that starts for another route should not pay for loading them.
 
 /** A change to verify, from an agent or a GitHub event. */
 export interface ChangeInput {
@@ -72,7 +75,10 @@ export class VerificationService {
   /** The enabled policies, compiled once per policy version. */
   async policies(): Promise<CompiledPolicies> {
     const p = await callJson<{ version: string; policies: Policy[] }>(this.db, "coord.routing_policies");
-    if (this.compiled?.version !== p.version) this.compiled = new CompiledPolicies(p.version, p.policies);
+    if (this.compiled?.version !== p.version) {
+      const { CompiledPolicies } = await import("./routing.ts");
+      this.compiled = new CompiledPolicies(p.version, p.policies);
+    }
     return this.compiled;
   }
 
@@ -91,6 +97,7 @@ export class VerificationService {
   async submit(input: ChangeInput): Promise<ChangesetView> {
     this.checkRepo(input.repo);
     const routing = (await this.policies()).route(input.files);
+    const { runStaticChecks } = await import("./static.ts");
     const statics = runStaticChecks(input.files);
     const view = await callOp<ChangesetView>(
       this.db,

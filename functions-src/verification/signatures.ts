@@ -1,5 +1,3 @@
-import { Webhook, WebhookVerificationError } from "standardwebhooks";
-
 const encoder = new TextEncoder();
 
 /**
@@ -69,6 +67,9 @@ export async function verifyCallback(
   rawBody: string,
   headers: Record<string, string>,
 ): Promise<CallbackCheck> {
+  // Imported here, not at the top: only a callback needs it, and an edge start should not load it (nor the CommonJS
+  // loader it brings).
+  const { Webhook, WebhookVerificationError } = await import("standardwebhooks");
   const wh = new Webhook(await callbackKey(masterSecret, resultId), { format: "raw" });
   try {
     return { ok: true, body: wh.verify(rawBody, headers) };

@@ -71,6 +71,8 @@ const Status = (values: string[], extra: Record<string, unknown> = {}) => ({
   properties: { status: { type: "string", enum: values }, ...extra },
 });
 
+let callbackBodySchema: ReturnType<typeof jsonSchema> | undefined;
+
 /** The OpenAPI description of the two webhook routes: signed by their senders, not by an API key. */
 export const WEBHOOK_DOCS: Record<string, PathItem> = {
   "/webhook/github": {
@@ -120,7 +122,18 @@ export const WEBHOOK_DOCS: Record<string, PathItem> = {
         header("webhook-timestamp", "Unix seconds", { type: "string", pattern: "^[0-9]+$" }),
         header("webhook-signature", "v1,<base64 HMAC-SHA256> (space-separated when several)"),
       ],
-      requestBody: { required: true, content: { "application/json": { schema: jsonSchema(CallbackBody, "input") } } },
+      requestBody: {
+        required: true,
+        content: {
+          "application/json": {
+            // Converted when the OpenAPI document is first built, not when this module loads (every edge start).
+            get schema() {
+              callbackBodySchema ??= jsonSchema(CallbackBody, "input");
+              return callbackBodySchema;
+            },
+          },
+        },
+      },
       responses: {
         "200": json(
           Status(["recorded", "duplicate"], {
