@@ -71,6 +71,203 @@ end;
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION coord.claim_tasks(p_agent_id text, p_session_id text, p_agent_type text, p_task_types text[], p_capabilities text[], p_limit integer, p_lease_seconds integer, p_bound boolean DEFAULT true, p_idempotency_key text DEFAULT NULL::text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+ SET jit TO 'off'
+AS $function$
+declare
+  v_ids uuid[];
+  v_limit int := least(greatest(coalesce(p_limit, 1), 1), 100);
+  v_out jsonb := '[]'::jsonb;
+  v_lease_end timestamptz;
+  v_now timestamptz;
+  r coord.tasks;
+begin
+  -- A claim sent again with its idempotency key (a retry after an unknown outcome): the tasks it took, still held.
+  if p_idempotency_key is not null then
+    select coalesce(jsonb_agg(coord.task_json(t) order by t.priority, t.created_at), '[]'::jsonb) into v_out
+      from coord.tasks t
+     where t.claimed_by = p_agent_id and t.claim_key = p_idempotency_key and t.status = 'claimed';
+    if jsonb_array_length(v_out) > 0 then
+      return jsonb_build_object('tasks', v_out, 'replayed', true);
+    end if;
+  end if;
+  -- Claims are the queue's clock: sessions that stopped heartbeating are declared dead (their claims come back with
+  -- the cause) and expired leases and missed deadlines reaped, before looking for work. Neither ever waits.
+  perform coord.expire_sessions(20);
+  perform coord.reap_tasks();
+  -- This call's own clock, read after the reaping (which judges sessions dead by the clock): a claim is never recorded
+  -- as made before the death that freed its task. now() would be the transaction's start, and in a group commit
+  -- (coord.run_work_calls) that is the start of the whole group.
+  v_now := clock_timestamp();
+  -- A heartbeating session's lease lives no longer than the session's liveness; heartbeats renew both.
+  v_lease_end := coord.session_lease_end(p_agent_id, p_session_id, v_now, coalesce(p_lease_seconds, 600));
+
+  -- Two static queries, one per filter shape, so each keeps a cached plan that walks its own index in claim order
+  -- (per type, or global); a single "types is null or type = any(types)" query would use neither index.
+  if p_task_types is null then
+    select array_agg(id) into v_ids from (
+      select t.id from coord.tasks t
+       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= v_now
+         and (t.deadline is null or t.deadline > v_now)
+         and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
+         and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
+         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
+       order by t.priority, t.created_at
+       limit v_limit
+       for update skip locked) c;
+  else
+    select array_agg(id) into v_ids from (
+      select t.id from coord.tasks t
+       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= v_now
+         and (t.deadline is null or t.deadline > v_now)
+         and t.task_type = any(p_task_types)
+         and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
+         and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
+         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
+       order by t.priority, t.created_at
+       limit v_limit
+       for update skip locked) c;
+  end if;
+  if v_ids is null then
+    return jsonb_build_object('tasks', v_out);
+  end if;
+
+  for r in
+    update coord.tasks t
+       set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
+           claim_token = coord.next_fencing_token(), claimed_at = v_now, attempts = t.attempts + 1,
+           claim_key = p_idempotency_key,
+           lease_seconds = coalesce(p_lease_seconds, 600),
+           lease_expires_at = v_lease_end, updated_at = v_now
+     where t.id = any(v_ids)
+    returning t.*
+  loop
+    perform coord.emit('task.claimed', p_agent_id, p_session_id, r.id::text,
+                       jsonb_build_object('claim_token', r.claim_token, 'attempt', r.attempts));
+    -- A task that came back (its holder died, gave up or lost the lease) carries the handoff: who held it, why it
+    -- returned, their notes and their session's working memory about it.
+    v_out := v_out || jsonb_build_array(case when r.handoff is null then coord.task_json(r)
+                                             else coord.task_json(r) || jsonb_build_object('handoff', coord.task_handoff(r)) end);
+  end loop;
+  return jsonb_build_object('tasks', (select jsonb_agg(e order by (e->>'priority')::int, e->>'created_at') from jsonb_array_elements(v_out) e));
+end;
+$function$
+;
+
+CREATE OR REPLACE FUNCTION coord.complete_tasks(p_agent_id text, p_session_id text, p_items jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+ SET jit TO 'off'
+AS $function$
+declare
+  it jsonb;
+  v_ord bigint;
+  t coord.tasks;
+  v_id uuid;
+  v_token bigint;
+  v_code text;
+  v_out jsonb := '[]'::jsonb;
+  v_backoff int;
+  v_replay boolean;
+begin
+  -- Items in id order: two batch completions over overlapping ids then lock rows in the same order.
+  for it, v_ord in select x, ord from jsonb_array_elements(p_items) with ordinality as e(x, ord)
+                   order by x ->> 'task_id', ord loop
+    v_id := (it ->> 'task_id')::uuid;
+    v_token := (it ->> 'claim_token')::bigint;
+    v_code := null;
+    v_replay := false;
+    select * into t from coord.tasks where id = v_id for update;
+    if not found then
+      v_code := 'not_found';
+    elsif t.status = 'cancelled' then
+      v_code := 'cancelled';
+    elsif t.status in ('completed', 'failed') then
+      -- Reported again with the token of the claim that finished it: a retry after an unknown outcome. Answer the
+      -- state it left, change nothing.
+      v_replay := v_token is not null and v_token = t.claim_token;
+      v_code := case when v_replay then null else 'already_completed' end;
+    elsif t.status = 'pending' and v_token is not null and v_token = t.claim_token
+          and (t.handoff ->> 'claim_token')::bigint = v_token and t.handoff ->> 'why' like 'failed: %' then
+      -- A failure reported again with the token of the claim it ended (the retry it scheduled is waiting): the same
+      -- retry after an unknown outcome. The handoff's 'failed: ' reason is written only by a report, below; a lease
+      -- that ran out leaves another reason, and its late report stays refused.
+      v_replay := true;
+    elsif t.status = 'pending' then
+      v_code := case when t.lease_lost_by = p_agent_id or (v_token is not null and v_token <= t.claim_token)
+                     then 'lease_lost' else 'not_claimant' end;
+    elsif t.claimed_by <> p_agent_id then
+      v_code := case when v_token is not null and v_token < t.claim_token then 'lease_lost' else 'not_claimant' end;
+    elsif v_token is not null and v_token <> t.claim_token then
+      v_code := case when v_token < t.claim_token then 'lease_lost' else 'not_claimant' end;
+    -- The clock, not now(): in a group commit (coord.run_work_calls) now() is the whole group's start, and a lease
+    -- that ran out since must not take a completion.
+    elsif t.lease_expires_at <= clock_timestamp() then
+      -- Expired but not yet reaped: reap it now, so the refusal and the queue agree.
+      -- The caller is the claimant and hears it in this answer: no notice.
+      perform coord.requeue_lost(t.id, 'lease expired', false);
+      v_code := 'lease_lost';
+    end if;
+
+    if v_replay then
+      v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'status', t.status,
+        'attempts', t.attempts, 'max_attempts', t.max_attempts, 'not_before', t.not_before, 'claim_token', t.claim_token,
+        'replayed', true));
+      continue;
+    end if;
+    if v_code is not null then
+      select * into t from coord.tasks where id = v_id;
+      v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id) || coord.refusal(v_code,
+        jsonb_build_object('task_id', v_id, 'status', t.status, 'claimed_by', t.claimed_by, 'lease_lost_by', t.lease_lost_by,
+                           'lease_expires_at', t.lease_expires_at, 'claim_token', t.claim_token)));
+      continue;
+    end if;
+
+    if coalesce((it ->> 'success')::boolean, true) then
+      update coord.tasks set status = 'completed', result = it -> 'result', error_message = null,
+             claimed_by = null, claimed_session = null, lease_expires_at = null, finished_at = now(), updated_at = now()
+       where id = v_id returning * into t;
+      perform coord.release_dependents(v_id);
+      perform coord.emit('task.completed', p_agent_id, p_session_id, v_id::text,
+                         jsonb_build_object('claim_token', t.claim_token, 'attempts', t.attempts, 'task_type', t.task_type));
+    elsif t.attempts >= t.max_attempts then
+      update coord.tasks set status = 'failed', result = it -> 'result', error_message = left(it ->> 'error_message', 10000),
+             claimed_by = null, claimed_session = null, lease_expires_at = null, finished_at = now(), updated_at = now()
+       where id = v_id returning * into t;
+      perform coord.emit('task.failed', p_agent_id, p_session_id, v_id::text,
+                         jsonb_build_object('claim_token', t.claim_token, 'attempts', t.attempts, 'task_type', t.task_type,
+                                            'reason', 'max_attempts'));
+      perform coord.fail_dependents(v_id, 'failed: ' || coalesce(t.error_message, 'no error message'));
+    else
+      -- Exponential backoff: base * 2^(attempt-1), capped at an hour.
+      v_backoff := least(3600, t.retry_backoff_seconds * power(2, t.attempts - 1))::int;
+      -- The attempt is kept as the handoff for the next claimant (the SET list reads the row before the update).
+      update coord.tasks set status = 'pending', error_message = left(it ->> 'error_message', 10000),
+             not_before = now() + make_interval(secs => v_backoff),
+             handoff = jsonb_build_object('agent_id', claimed_by, 'session_id', claimed_session,
+                                          'claim_token', claim_token, 'attempt', attempts, 'claimed_at', claimed_at,
+                                          'released_at', now(),
+                                          'why', left('failed: ' || coalesce(it ->> 'error_message', 'no error message'), 500)),
+             claimed_by = null, claimed_session = null, lease_expires_at = null, updated_at = now()
+       where id = v_id returning * into t;
+      perform coord.emit('task.retry_scheduled', p_agent_id, p_session_id, v_id::text,
+                         jsonb_build_object('claim_token', t.claim_token, 'attempts', t.attempts, 'backoff_seconds', v_backoff));
+    end if;
+    v_out := v_out || jsonb_build_array(jsonb_build_object('index', v_ord - 1, 'task_id', v_id, 'status', t.status,
+      'attempts', t.attempts, 'max_attempts', t.max_attempts, 'not_before', t.not_before, 'claim_token', t.claim_token));
+  end loop;
+  -- Answer in the caller's order.
+  return jsonb_build_object('results', (select jsonb_agg(r order by (r ->> 'index')::int) from jsonb_array_elements(v_out) r));
+end;
+$function$
+;
+
 CREATE OR REPLACE FUNCTION coord.emit(p_kind text, p_agent_id text, p_session_id text, p_subject text, p_data jsonb DEFAULT '{}'::jsonb)
  RETURNS void
  LANGUAGE plpgsql

@@ -13,6 +13,7 @@ declare
   v_limit int := least(greatest(coalesce(p_limit, 1), 1), 100);
   v_out jsonb := '[]'::jsonb;
   v_lease_end timestamptz;
+  v_now timestamptz;
   r coord.tasks;
 begin
   -- A claim sent again with its idempotency key (a retry after an unknown outcome): the tasks it took, still held.
@@ -28,16 +29,20 @@ begin
   -- the cause) and expired leases and missed deadlines reaped, before looking for work. Neither ever waits.
   perform coord.expire_sessions(20);
   perform coord.reap_tasks();
+  -- This call's own clock, read after the reaping (which judges sessions dead by the clock): a claim is never recorded
+  -- as made before the death that freed its task. now() would be the transaction's start, and in a group commit
+  -- (coord.run_work_calls) that is the start of the whole group.
+  v_now := clock_timestamp();
   -- A heartbeating session's lease lives no longer than the session's liveness; heartbeats renew both.
-  v_lease_end := coord.session_lease_end(p_agent_id, p_session_id, now(), coalesce(p_lease_seconds, 600));
+  v_lease_end := coord.session_lease_end(p_agent_id, p_session_id, v_now, coalesce(p_lease_seconds, 600));
 
   -- Two static queries, one per filter shape, so each keeps a cached plan that walks its own index in claim order
   -- (per type, or global); a single "types is null or type = any(types)" query would use neither index.
   if p_task_types is null then
     select array_agg(id) into v_ids from (
       select t.id from coord.tasks t
-       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= now()
-         and (t.deadline is null or t.deadline > now())
+       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= v_now
+         and (t.deadline is null or t.deadline > v_now)
          and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
          and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
          and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
@@ -47,8 +52,8 @@ begin
   else
     select array_agg(id) into v_ids from (
       select t.id from coord.tasks t
-       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= now()
-         and (t.deadline is null or t.deadline > now())
+       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= v_now
+         and (t.deadline is null or t.deadline > v_now)
          and t.task_type = any(p_task_types)
          and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
          and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
@@ -64,10 +69,10 @@ begin
   for r in
     update coord.tasks t
        set status = 'claimed', claimed_by = p_agent_id, claimed_session = p_session_id,
-           claim_token = coord.next_fencing_token(), claimed_at = now(), attempts = t.attempts + 1,
+           claim_token = coord.next_fencing_token(), claimed_at = v_now, attempts = t.attempts + 1,
            claim_key = p_idempotency_key,
            lease_seconds = coalesce(p_lease_seconds, 600),
-           lease_expires_at = v_lease_end, updated_at = now()
+           lease_expires_at = v_lease_end, updated_at = v_now
      where t.id = any(v_ids)
     returning t.*
   loop

@@ -47,7 +47,9 @@ begin
       v_code := case when v_token is not null and v_token < t.claim_token then 'lease_lost' else 'not_claimant' end;
     elsif v_token is not null and v_token <> t.claim_token then
       v_code := case when v_token < t.claim_token then 'lease_lost' else 'not_claimant' end;
-    elsif t.lease_expires_at <= now() then
+    -- The clock, not now(): in a group commit (coord.run_work_calls) now() is the whole group's start, and a lease
+    -- that ran out since must not take a completion.
+    elsif t.lease_expires_at <= clock_timestamp() then
       -- Expired but not yet reaped: reap it now, so the refusal and the queue agree.
       -- The caller is the claimant and hears it in this answer: no notice.
       perform coord.requeue_lost(t.id, 'lease expired', false);
