@@ -16,22 +16,54 @@ import { type Db, type Queryable, rootOf } from "./port.ts";
 export interface GroupSpec {
   runner: string;
   functions: readonly string[];
+  /**
+   * Which of the spec's lanes (independent groups in flight at once) a call joins. Calls that may wait on each other
+   * (one lock key) belong in one lane: two groups in flight that take the same locks in different orders deadlock
+   * (Postgres then aborts one, and it runs call by call, but only after deadlock_timeout).
+   */
+  lane?(fn: string, params: readonly unknown[]): string;
+}
+
+/** The first key of a lock call: acquire_locks(repo, agent, session, keys, …), release_locks(repo, agent, keys, …). */
+function lockLane(fn: string, params: readonly unknown[]): string {
+  const keys = (fn === "coord.acquire_locks" ? params[3] : params[2]) as string[] | undefined;
+  return `${params[0]}\u0000${keys?.[0] ?? ""}`;
 }
 
 /** The lock and queue hot paths (supabase/schemas/{locks,work}/api/run_*_calls.sql). */
 export const GROUPS: readonly GroupSpec[] = [
-  { runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.release_locks"] },
-  { runner: "coord.run_work_calls", functions: ["coord.claim_tasks", "coord.complete_tasks"] },
+  { runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.release_locks"], lane: lockLane },
+  // Claims skip each other's rows (SKIP LOCKED), completions touch their own tasks: any lane will do.
+  {
+    runner: "coord.run_work_calls",
+    functions: ["coord.claim_tasks", "coord.complete_tasks"],
+    lane: (_, p) => String(p[0]),
+  },
 ];
+
+/** A string's lane among `n` (FNV-1a). */
+function laneOf(key: string, n: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % n;
+}
 
 // A group carries at most this many calls; more wait for the next one (a statement's cost grows with its calls).
 const MAX_GROUP = 64;
+// Groups in flight at once per spec: enough to keep both the database and the app busy on a small machine.
+const DEFAULT_LANES = 2;
 
 interface Pending {
   fn: string;
   params: unknown[];
   resolve(value: unknown): void;
   reject(err: unknown): void;
+}
+
+/** Whether the server answered the statement with an error (a SQLSTATE outside class 08, connection exceptions). */
+function answeredByServer(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("08");
 }
 
 /** The direct call, as callJson makes it: `select fn($1, …) as r`. */
@@ -86,20 +118,21 @@ class Lane {
           ]);
           answers = rows[0]!.r;
         } catch (err) {
-          // The database went away: whether the group committed is unknown, exactly as for one call, so each caller
-          // gets the error (a 503; every one of these operations is safe to retry as sent).
-          if (isUnavailable(err)) {
+          // The connection went away without an answer: whether the group committed is unknown, exactly as for one
+          // call, so each caller gets the error (a 503; every one of these operations is safe to retry as sent). An
+          // error the server answered (a deadlock with another group, a timeout, one call's exception) means the
+          // whole group rolled back.
+          if (!answeredByServer(err) && isUnavailable(err)) {
             for (const p of group) p.reject(err);
             continue;
           }
-          // One call's error (or a deadlock with another process's group) aborted the whole group: nothing of it was
-          // committed, so each call runs again alone and meets its own outcome.
+          // Nothing of the group was committed: each call runs again alone and meets its own outcome.
           this.stats.fallbacks++;
           this.log.debug("group commit: running a failed group call by call", { error: (err as Error).message });
           await Promise.all(group.map((p) => callAlone(this.db, p.fn, p.params).then(p.resolve, p.reject)));
           continue;
         }
-        group.forEach((p, i) => p.resolve(answers[i]));
+        for (const [i, p] of group.entries()) p.resolve(answers[i]);
       }
     } finally {
       this.#running = false;
@@ -111,20 +144,29 @@ class Lane {
  * A handle on `db` whose calls of the grouped functions (see GROUPS) are group-committed. Everything else — other
  * calls, transactions, LISTEN, actors — is the database's own.
  */
-export function groupCommits(db: Db, log: Logger, groups: readonly GroupSpec[] = GROUPS): Db & { groupStats: GroupStats } {
+export function groupCommits(
+  db: Db,
+  log: Logger,
+  options: { groups?: readonly GroupSpec[]; lanes?: number } = {},
+): Db & { groupStats: GroupStats } {
   const root = rootOf(db);
   const stats: GroupStats = { calls: 0, statements: 0, fallbacks: 0 };
-  const lanes = new Map<string, Lane>();
-  for (const spec of groups) {
-    const lane = new Lane(root, spec, log, stats);
-    for (const fn of spec.functions) lanes.set(fn, lane);
+  // PGlite runs one statement at a time: more lanes would only queue there.
+  const n = root.kind === "pglite" ? 1 : Math.max(1, options.lanes ?? DEFAULT_LANES);
+  const byFunction = new Map<string, { spec: GroupSpec; lanes: Lane[] }>();
+  for (const spec of options.groups ?? GROUPS) {
+    const entry = { spec, lanes: Array.from({ length: spec.lane ? n : 1 }, () => new Lane(root, spec, log, stats)) };
+    for (const fn of spec.functions) byFunction.set(fn, entry);
   }
   return Object.assign(Object.create(root) as Db, {
     root,
     groupStats: stats,
     call<T>(this: Queryable, fn: string, params: unknown[]): Promise<T> | undefined {
-      const lane = this.actor ? undefined : lanes.get(fn);
-      return lane?.submit(fn, params) as Promise<T> | undefined;
+      const entry = this.actor ? undefined : byFunction.get(fn);
+      if (!entry) return undefined;
+      const { spec, lanes } = entry;
+      const lane = lanes.length === 1 ? lanes[0]! : lanes[laneOf(spec.lane!(fn, params), lanes.length)]!;
+      return lane.submit(fn, params) as Promise<T>;
     },
   });
 }

@@ -305,7 +305,20 @@ export interface BenchContext {
 }
 
 export function printTable(rows: BenchRow[]): string {
-  const head = ["operation", "via", "db", "conc", "ops", "ops/s", "p50 ms", "p95 ms", "p99 ms", "vs SQL", "vs ref", "note"];
+  const head = [
+    "operation",
+    "via",
+    "db",
+    "conc",
+    "ops",
+    "ops/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "vs SQL",
+    "vs ref",
+    "note",
+  ];
   const lines = rows.map((r) => [
     r.name,
     r.via,

@@ -166,7 +166,8 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
         const sqlRow = perTask(s, sqlTasks);
         const httpRow = perTask(h, httpTasks);
         // graphile-worker's rows: unbatched against single claims, its batched mode against claims of 100.
-        const ref = limit === 1 ? references.graphile?.unbatched : limit === 100 ? references.graphile?.batched : undefined;
+        const ref =
+          limit === 1 ? references.graphile?.unbatched : limit === 100 ? references.graphile?.batched : undefined;
         rows.push(row(name, "sql", "postgres", workers, sqlRow, { note: "p50/p99 per claim+complete call pair" }));
         rows.push(
           row(name, "http", "postgres", workers, httpRow, {

@@ -324,7 +324,9 @@ export function diffSettings(from: SettingsRow[], to: SettingsRow[]): CatalogDif
         `alter function ${r.identity} set ${setting.slice(0, eq)} = ${value === '""' ? "''" : sqlLiteral(value)};`,
       );
     }
-    out.lines.push(`settings of function ${r.identity} differ: migrations [${before.join(", ")}], schemas [${now.join(", ")}]`);
+    out.lines.push(
+      `settings of function ${r.identity} differ: migrations [${before.join(", ")}], schemas [${now.join(", ")}]`,
+    );
   }
   return out;
 }
