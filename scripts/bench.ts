@@ -12,6 +12,7 @@ import { bench as work } from "./bench/work.ts";
 import { bench as memory } from "./bench/memory.ts";
 import { bench as references } from "./bench/references.ts";
 import { bench as events } from "./bench/events.ts";
+import { bench as edge } from "./bench/edge.ts";
 
 // references first: the other modules state their ratios to it.
 const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
@@ -22,6 +23,7 @@ const MODULES: Record<string, (ctx: BenchContext) => Promise<BenchRow[]>> = {
   memory,
   verification,
   events,
+  edge,
 };
 
 async function main() {

@@ -50,7 +50,7 @@ forEachDatabase("group commit", (get) => {
     const tokens = answers.map((a) => a.locks![0]!.token);
     expect(new Set(tokens).size).toBe(16);
     const released = await Promise.all(
-      answers.map((a, i) =>
+      answers.map((_, i) =>
         callJson<{ released: unknown[] }>(db, "coord.release_locks", ["grp2", `agent-${i}`, [`f${i}.ts`], false]),
       ),
     );
@@ -60,9 +60,9 @@ forEachDatabase("group commit", (get) => {
 
   it("a group that fails runs again call by call: the failing call gets its error, the others their answers", async () => {
     // A group whose runner cannot run one of its functions: the statement fails for the whole group.
-    const db = groupCommits(get().db, silentLog, {
-      groups: [{ runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.schema_version"] }],
-    });
+    const db = groupCommits(get().db, silentLog, [
+      { runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.schema_version"] },
+    ]);
     const calls = Array.from({ length: 6 }, (_, i) =>
       i === 3
         ? callJson<unknown>(db, "coord.schema_version", [])

@@ -16,42 +16,20 @@ import { type Db, type Queryable, rootOf } from "./port.ts";
 export interface GroupSpec {
   runner: string;
   functions: readonly string[];
-  /**
-   * Which of the spec's lanes (independent groups in flight at once) a call joins. Calls that may wait on each other
-   * (one lock key) belong in one lane: two groups in flight that take the same locks in different orders deadlock
-   * (Postgres then aborts one, and it runs call by call, but only after deadlock_timeout).
-   */
-  lane?(fn: string, params: readonly unknown[]): string;
 }
 
-/** The first key of a lock call: acquire_locks(repo, agent, session, keys, …), release_locks(repo, agent, keys, …). */
-function lockLane(fn: string, params: readonly unknown[]): string {
-  const keys = (fn === "coord.acquire_locks" ? params[3] : params[2]) as string[] | undefined;
-  return `${params[0]}\u0000${keys?.[0] ?? ""}`;
-}
-
-/** The lock and queue hot paths (supabase/schemas/{locks,work}/api/run_*_calls.sql). */
+/**
+ * The lock and queue hot paths (supabase/schemas/{locks,work}/api/run_*_calls.sql). One group in flight per spec:
+ * two lock groups in flight could take the same keys' locks in different orders and deadlock (Postgres aborts one
+ * after deadlock_timeout); a second lane measured no faster on two cores (docs/LOCKS.md, "Performance").
+ */
 export const GROUPS: readonly GroupSpec[] = [
-  { runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.release_locks"], lane: lockLane },
-  // Claims skip each other's rows (SKIP LOCKED), completions touch their own tasks: any lane will do.
-  {
-    runner: "coord.run_work_calls",
-    functions: ["coord.claim_tasks", "coord.complete_tasks"],
-    lane: (_, p) => String(p[0]),
-  },
+  { runner: "coord.run_lock_calls", functions: ["coord.acquire_locks", "coord.release_locks"] },
+  { runner: "coord.run_work_calls", functions: ["coord.claim_tasks", "coord.complete_tasks"] },
 ];
-
-/** A string's lane among `n` (FNV-1a). */
-function laneOf(key: string, n: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % n;
-}
 
 // A group carries at most this many calls; more wait for the next one (a statement's cost grows with its calls).
 const MAX_GROUP = 64;
-// Groups in flight at once per spec: enough to keep both the database and the app busy on a small machine.
-const DEFAULT_LANES = 2;
 
 interface Pending {
   fn: string;
@@ -147,26 +125,21 @@ class Lane {
 export function groupCommits(
   db: Db,
   log: Logger,
-  options: { groups?: readonly GroupSpec[]; lanes?: number } = {},
+  groups: readonly GroupSpec[] = GROUPS,
 ): Db & { groupStats: GroupStats } {
   const root = rootOf(db);
   const stats: GroupStats = { calls: 0, statements: 0, fallbacks: 0 };
-  // PGlite runs one statement at a time: more lanes would only queue there.
-  const n = root.kind === "pglite" ? 1 : Math.max(1, options.lanes ?? DEFAULT_LANES);
-  const byFunction = new Map<string, { spec: GroupSpec; lanes: Lane[] }>();
-  for (const spec of options.groups ?? GROUPS) {
-    const entry = { spec, lanes: Array.from({ length: spec.lane ? n : 1 }, () => new Lane(root, spec, log, stats)) };
-    for (const fn of spec.functions) byFunction.set(fn, entry);
+  const lanes = new Map<string, Lane>();
+  for (const spec of groups) {
+    const lane = new Lane(root, spec, log, stats);
+    for (const fn of spec.functions) lanes.set(fn, lane);
   }
   return Object.assign(Object.create(root) as Db, {
     root,
     groupStats: stats,
     call<T>(this: Queryable, fn: string, params: unknown[]): Promise<T> | undefined {
-      const entry = this.actor ? undefined : byFunction.get(fn);
-      if (!entry) return undefined;
-      const { spec, lanes } = entry;
-      const lane = lanes.length === 1 ? lanes[0]! : lanes[laneOf(spec.lane!(fn, params), lanes.length)]!;
-      return lane.submit(fn, params) as Promise<T>;
+      const lane = this.actor ? undefined : lanes.get(fn);
+      return lane?.submit(fn, params) as Promise<T> | undefined;
     },
   });
 }

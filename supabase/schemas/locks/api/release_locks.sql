@@ -26,19 +26,15 @@ begin
   v_now := clock_timestamp();
 
   -- All or nothing: a key held by someone else refuses the whole call unless forced.
-  if not p_force then
-    select jsonb_agg(coord.lock_holder_json(l, v_now) order by l.key) into v_foreign
-      from coord.locks l
-     where l.repo = p_repo and l.key = any(v_keys) and l.expires_at > v_now and l.agent_id <> p_agent_id;
-    if v_foreign is not null then
-      return coord.refusal('not_holder', jsonb_build_object('repo', p_repo, 'held', v_foreign, 'now', v_now));
-    end if;
-  end if;
-
+  -- All or nothing: without p_force, a key another agent holds live deletes none. The check rides in the delete
+  -- (one statement on the common path); only a call that released less than it named looks for who holds the rest.
   v_released := '[]'::jsonb;
   for r in
     delete from coord.locks l
      where l.repo = p_repo and l.key = any(v_keys) and (p_force or l.agent_id = p_agent_id)
+       and (p_force or not exists (select 1 from coord.locks f
+                                    where f.repo = p_repo and f.key = any(v_keys) and f.expires_at > v_now
+                                      and f.agent_id <> p_agent_id))
     returning l.*
   loop
     if r.expires_at <= v_now then
@@ -53,6 +49,16 @@ begin
     end if;
     v_released := v_released || jsonb_build_object('key', r.key, 'token', r.token, 'holder', r.agent_id);
   end loop;
+
+  if not p_force and jsonb_array_length(v_released) < cardinality(v_keys) then
+    select jsonb_agg(coord.lock_holder_json(l, v_now) order by l.key) into v_foreign
+      from coord.locks l
+     where l.repo = p_repo and l.key = any(v_keys) and l.expires_at > v_now and l.agent_id <> p_agent_id;
+    if v_foreign is not null then
+      -- Nothing was deleted (the delete's own check saw the same holder under the guard).
+      return coord.refusal('not_holder', jsonb_build_object('repo', p_repo, 'held', v_foreign, 'now', v_now));
+    end if;
+  end if;
 
   -- For each key not released: who (if anyone) holds a lock covering it now, e.g. your own scope src/.
   select jsonb_agg(jsonb_build_object('key', k, 'held_by', (
