@@ -12,6 +12,7 @@ import { migrate } from "./host/migrate.ts";
 import { openDatabase } from "./host/open-db.ts";
 import { generateApiKey } from "../functions-src/identity/keys.ts";
 import { createLogger } from "../functions-src/http/log.ts";
+import { preloadMcp } from "../functions-src/mcp/route.ts";
 import { runMaintenance } from "./host/maintenance.ts";
 import { announceServer, localUrl } from "./host/running-server.ts";
 
@@ -76,6 +77,8 @@ async function main() {
     );
     say(`  ${keyHint}`);
     say(`  MCP: ${url}/mcp — local agents connect with \`npx mcp-bridge\` (see README)`);
+    // The MCP SDK loads on first use (edge starts serve REST without it); here it loads now, off the first request.
+    void preloadMcp();
     if (db.kind === "pglite") {
       void announceServer(location, url).then(
         (remove) => (unannounce = remove),

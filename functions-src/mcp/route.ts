@@ -76,6 +76,26 @@ function gateMcpBody(text: string): { refused: Response } | { parsed: unknown } 
 /** The MCP server module (mcp/server.ts), loaded by the first MCP request and kept. */
 let serverModule: Promise<typeof import("./server.ts")> | undefined;
 
+function loadServer(): Promise<typeof import("./server.ts")> {
+  // A failed import is not kept: the next request tries again.
+  serverModule ??= import("./server.ts").catch((err) => {
+    serverModule = undefined;
+    throw err;
+  });
+  return serverModule;
+}
+
+/**
+ * Loads the MCP server module ahead of the first MCP request. A long-lived host (`npm start`) calls it once it
+ * listens, so a bridge's first request does not pay for the SDK; an edge start never does.
+ */
+export function preloadMcp(): Promise<void> {
+  return loadServer().then(
+    () => undefined,
+    () => undefined,
+  );
+}
+
 /**
  * `/mcp`: Streamable HTTP, stateless. A fresh server and transport per request, never shared: the caller's
  * identity is bound into the tools, and nothing of one request can leak into another.
@@ -94,12 +114,7 @@ export function mcpRoutes(deps: AppDeps, auth: MiddlewareHandler<AppEnv>, capabi
       if ("refused" in gated) return gated.refused;
       parsedBody = gated.parsed;
     }
-    // A failed import is not kept: the next request tries again.
-    serverModule ??= import("./server.ts").catch((err) => {
-      serverModule = undefined;
-      throw err;
-    });
-    const { serveMcp } = await serverModule;
+    const { serveMcp } = await loadServer();
     tools ??= toolList(capabilities);
     const ctx: OpContext = { ...deps, identity: c.get("identity"), requestId: c.get("requestId") };
     return serveMcp(c.req.raw, parsedBody, ctx, capabilities, tools, noticesOnce(ctx, c.get("pendingNotices") ?? 0));

@@ -239,17 +239,26 @@ begin
        limit v_limit
        for update skip locked) c;
   else
+    -- Per type, the type's own index in claim order, then the most urgent of those. The row comparison is an index
+    -- condition only tasks_ready_type_idx can serve: without it the planner walks tasks_ready_idx (its order matches
+    -- too, the type being fixed) and filters, reading every ready task of other types first — 12 ms a claim behind
+    -- 100,000 of them. With several types, up to p_limit rows of each are locked until commit; the rest stay pending.
     select array_agg(id) into v_ids from (
-      select t.id from coord.tasks t
-       where t.status = 'pending' and t.pending_deps = 0 and t.not_before <= v_now
-         and (t.deadline is null or t.deadline > v_now)
-         and t.task_type = any(p_task_types)
-         and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
-         and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
-         and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
-       order by t.priority, t.created_at
-       limit v_limit
-       for update skip locked) c;
+      select c.id from unnest(array(select distinct unnest(p_task_types))) as ty(name)
+      cross join lateral (
+        select t.id, t.priority, t.created_at from coord.tasks t
+         where t.task_type = ty.name
+           and (t.task_type, t.priority, t.created_at) >= (ty.name, 0, '-infinity'::timestamptz)
+           and t.status = 'pending' and t.pending_deps = 0 and t.not_before <= v_now
+           and (t.deadline is null or t.deadline > v_now)
+           and (t.required_agent_type is null or t.required_agent_type = p_agent_type)
+           and (t.required_capabilities is null or t.required_capabilities <@ coalesce(p_capabilities, '{}'))
+           and not (t.exclude_submitter and (t.submitted_by = p_agent_id or not p_bound))
+         order by t.task_type, t.priority, t.created_at
+         limit v_limit
+         for update skip locked) c
+      order by c.priority, c.created_at
+      limit v_limit) s;
   end if;
   if v_ids is null then
     return jsonb_build_object('tasks', v_out);
