@@ -63,7 +63,7 @@ const DIGEST_CACHE = 1000;
 
 /**
  * SHA-256 of a presented key, remembered for the keys presented lately: WebCrypto's digest is asynchronous and cost
- * about a quarter of the server's CPU per request under load (measured with --cpu-prof on the lock path), while a
+ * about a fifth of the server's busy CPU per request under load (measured with --cpu-prof on the lock path), while a
  * fleet presents a handful of keys. Remembering a digest reveals nothing a request did not already carry.
  */
 function recentDigests(): (key: string) => Promise<Uint8Array> {
