@@ -4,6 +4,7 @@
  * 'pg_stat_statements'`, a restart); without it the bench says so and leaves the row out.
  */
 import type { Db } from "../../functions-src/db/port.ts";
+import type { BenchRow } from "./harness.ts";
 
 export interface DbTime {
   /** Calls counted, over all the functions. */
@@ -35,4 +36,22 @@ export async function dbTimePerCall(db: Db, functions: string[], load: () => Pro
     out.mean[fn] = matching.reduce((t, r) => t + r.total, 0) / calls;
   }
   return out;
+}
+
+/** A table row for `time`: each function's mean execution ms (short names), and their sum when more than one. */
+export function dbTimeRow(name: string, time: DbTime): BenchRow {
+  const parts = Object.entries(time.mean).map(([fn, ms]) => `${fn.replace(/^coord\./, "")} ${ms.toFixed(3)}`);
+  const total = Object.values(time.mean).reduce((a, b) => a + b, 0);
+  return {
+    name,
+    via: "sql",
+    db: "postgres",
+    concurrency: 1,
+    ops: time.calls,
+    throughput: Number.NaN,
+    p50ms: Number.NaN,
+    p95ms: Number.NaN,
+    p99ms: Number.NaN,
+    note: `mean exec ms: ${parts.join(", ")}${parts.length > 1 ? `, together ${total.toFixed(3)}` : ""} (1 agent over HTTP)`,
+  };
 }

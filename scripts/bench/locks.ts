@@ -9,7 +9,7 @@ import {
   type BenchContext,
   type BenchRow,
 } from "./harness.ts";
-import { dbTimePerCall } from "./db-time.ts";
+import { dbTimePerCall, dbTimeRow } from "./db-time.ts";
 import { references } from "./references.ts";
 
 const NAME = "lock acquire+release";
@@ -76,20 +76,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       const time = await dbTimePerCall(database.db, ["coord.acquire_locks", "coord.release_locks"], () =>
         runLoad(1, pair(client, "dbtime"), { durationMs }),
       );
-      if (time) {
-        rows.push({
-          name: "lock db time per call (pg_stat_statements)",
-          via: "sql",
-          db: "postgres",
-          concurrency: 1,
-          ops: time.calls,
-          throughput: Number.NaN,
-          p50ms: Number.NaN,
-          p95ms: Number.NaN,
-          p99ms: Number.NaN,
-          note: `mean exec ms: acquire ${time.mean["coord.acquire_locks"]?.toFixed(3)}, release ${time.mean["coord.release_locks"]?.toFixed(3)} (over HTTP, 1 agent)`,
-        });
-      }
+      if (time) rows.push(dbTimeRow("lock db time per call (pg_stat_statements)", time));
     } finally {
       client.close();
       await server.stop();

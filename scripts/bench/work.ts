@@ -10,7 +10,7 @@ import {
   type BenchRow,
   type LoadResult,
 } from "./harness.ts";
-import { dbTimePerCall } from "./db-time.ts";
+import { dbTimePerCall, dbTimeRow } from "./db-time.ts";
 import { references } from "./references.ts";
 
 type Client = ReturnType<typeof httpClient>;
@@ -223,22 +223,7 @@ export async function bench(ctx: BenchContext): Promise<BenchRow[]> {
       const time = await dbTimePerCall(db, ["coord.claim_tasks", "coord.complete_tasks"], () =>
         runLoad(1, () => claimCompleteHttp(client, type, "dbtime", 1), { durationMs }),
       );
-      if (time) {
-        const claim = time.mean["coord.claim_tasks"] ?? Number.NaN;
-        const complete = time.mean["coord.complete_tasks"] ?? Number.NaN;
-        rows.push({
-          name: "work db time per call (pg_stat_statements)",
-          via: "sql",
-          db: "postgres",
-          concurrency: 1,
-          ops: time.calls,
-          throughput: Number.NaN,
-          p50ms: Number.NaN,
-          p95ms: Number.NaN,
-          p99ms: Number.NaN,
-          note: `mean exec ms: claim ${claim.toFixed(3)}, complete ${complete.toFixed(3)}, together ${(claim + complete).toFixed(3)}`,
-        });
-      }
+      if (time) rows.push(dbTimeRow("work db time per call (pg_stat_statements)", time));
     }
 
     // Claim latency alone (tasks stay claimed).
