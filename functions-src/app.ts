@@ -80,18 +80,18 @@ const OPENAPI_DOC: PathItem = {
 };
 
 /**
- * After every request that may have written (any method but GET/HEAD/OPTIONS, whatever it answered: a refusal may
- * still have swept expired rows), announces the commit to the event feeds (events/announce.ts). Reads never write.
+ * After every request that may have written, announces the commit to the event feeds (events/announce.ts): any
+ * method but GET/HEAD/OPTIONS that succeeded, or was refused with a conflict (a refused acquire may still have swept
+ * expired locks). Refusals before any write (401, 403, 404, 413, 429, bad input) announce nothing, so requests
+ * without a key cannot make the app NOTIFY.
  */
 function announceWrites(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return next();
-    try {
-      await next();
-    } finally {
-      deps.announce();
-    }
+    await next();
+    const status = c.res.status;
+    if (status < 400 || status === 409) deps.announce();
   };
 }
 

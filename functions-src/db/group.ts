@@ -10,7 +10,7 @@
  */
 import type { Logger } from "../http/log.ts";
 import { isUnavailable } from "./errors.ts";
-import { type Db, type Queryable, rootOf } from "./port.ts";
+import { callJson, type Db, type Queryable, rootOf } from "./port.ts";
 
 /** One SQL statement that runs a group: the runner function and the functions it may run. */
 export interface GroupSpec {
@@ -42,13 +42,6 @@ interface Pending {
 function answeredByServer(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("08");
-}
-
-/** The direct call, as callJson makes it: `select fn($1, …) as r`. */
-async function callAlone(db: Queryable, fn: string, params: unknown[]): Promise<unknown> {
-  const placeholders = params.map((_, i) => `$${i + 1}`).join(", ");
-  const rows = await db.query<{ r: unknown }>(`select ${fn}(${placeholders}) as r`, params);
-  return rows[0]!.r;
 }
 
 /** Stats a bench or test can read: calls made and the statements that carried them. */
@@ -84,7 +77,7 @@ class Lane {
         this.stats.statements++;
         if (group.length === 1) {
           const [p] = group;
-          await callAlone(this.db, p!.fn, p!.params).then(p!.resolve, p!.reject);
+          await callJson(this.db, p!.fn, p!.params).then(p!.resolve, p!.reject);
           continue;
         }
         let answers: unknown[];
@@ -107,7 +100,7 @@ class Lane {
           // Nothing of the group was committed: each call runs again alone and meets its own outcome.
           this.stats.fallbacks++;
           this.log.debug("group commit: running a failed group call by call", { error: (err as Error).message });
-          await Promise.all(group.map((p) => callAlone(this.db, p.fn, p.params).then(p.resolve, p.reject)));
+          await Promise.all(group.map((p) => callJson(this.db, p.fn, p.params).then(p.resolve, p.reject)));
           continue;
         }
         for (const [i, p] of group.entries()) p.resolve(answers[i]);
