@@ -68,6 +68,8 @@ export class EventFeed {
   #running = false;
   #closed = false;
   #dirty = false;
+  #reading = false;
+  #afterRead: Array<() => void> = [];
   #wake: (() => void) | null = null;
   #listening: Promise<void> | null = null;
   #stopListening: Array<() => void> = [];
@@ -95,8 +97,13 @@ export class EventFeed {
    * Registers a listener. Resolves with the cursor from which it receives every event, once the feed knows a safe
    * cursor (at once while it runs; after one or two reads otherwise).
    */
-  async subscribe(listener: FeedListener): Promise<Subscription> {
+  async subscribe(listener: FeedListener, options: { fresh?: boolean } = {}): Promise<Subscription> {
     if (this.#closed) throw new Error("the event feed is closed");
+    // A stream resuming from an id counts what it missed up to the cursor it starts at: events committed but not read
+    // yet would arrive as live instead, past the backlog bound. So it starts after the read that takes them.
+    if (options.fresh && this.#running && this.#cursor !== null && (this.#reading || this.#dirty)) {
+      await new Promise<void>((resolve) => this.#afterRead.push(resolve));
+    }
     const entry: Entry = { listener, start: this.#cursor };
     this.#entries.set(listener, entry);
     const unsubscribe = () => {
@@ -170,6 +177,8 @@ export class EventFeed {
       this.#running = false;
       this.#cursor = null;
       this.#ticket = null;
+      this.#reading = false;
+      for (const resolve of this.#afterRead.splice(0)) resolve();
     }
   }
 
@@ -180,6 +189,7 @@ export class EventFeed {
       // Idle: wait for a notice, or pollMs at most. Otherwise a fixed short wait (see the constants).
       let delay = this.pollMs;
       let idle = true;
+      this.#reading = true;
       try {
         const r = await callJson<FollowAnswer>(this.db, "coord.follow_events", [
           this.#cursor,
@@ -217,6 +227,9 @@ export class EventFeed {
         this.log.warn("event feed: read failed", { error: (err as Error).message, retry_ms: backoff });
         if (this.#cursor === null) for (const w of this.#waiters.splice(0)) w.reject(err as Error);
       }
+      this.#reading = false;
+      // Fresh subscribers waiting for this read start after it (on a failed read, at the cursor they would have had).
+      for (const resolve of this.#afterRead.splice(0)) resolve();
       if (delay > 0) await this.#sleep(delay, idle);
     }
   }

@@ -168,12 +168,16 @@ export async function openEventStream(
   }
   const box = new Outbox(Math.max(state.config.backlog, 1000) * 2);
   let skipUpTo = after ?? 0;
-  const sub = await state.feed.subscribe((events) => {
-    for (const e of events) {
-      if (e.id <= skipUpTo || !visible(e, viewer) || !matches(e, filter)) continue;
-      box.push(frame(e, viewer));
-    }
-  });
+  // A resuming stream starts after whatever is committed now, so what it missed is counted as backlog.
+  const sub = await state.feed.subscribe(
+    (events) => {
+      for (const e of events) {
+        if (e.id <= skipUpTo || !visible(e, viewer) || !matches(e, filter)) continue;
+        box.push(frame(e, viewer));
+      }
+    },
+    { fresh: after !== null },
+  );
   state.open.add(box);
   let preamble: string;
   try {
