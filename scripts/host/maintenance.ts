@@ -2,7 +2,8 @@ import type { App } from "../../functions-src/app.ts";
 
 /**
  * Runs every capability's periodic upkeep once. Each task is independent: one failing is logged and the others
- * still run. Answers what each did (or its error), for logs and tests.
+ * still run, and what they changed is announced to the event feeds. Answers what each did (or its error), for logs
+ * and tests.
  */
 export async function runMaintenance({ deps, capabilities }: App): Promise<Record<string, unknown>> {
   const report: Record<string, unknown> = {};
@@ -15,5 +16,7 @@ export async function runMaintenance({ deps, capabilities }: App): Promise<Recor
       deps.log.warn("maintenance failed", { capability: cap.name, error: (err as Error).message });
     }
   }
+  // Sweeps record events (expired locks, released claims): waiting requests and streams hear of them now.
+  deps.announce();
   return report;
 }
