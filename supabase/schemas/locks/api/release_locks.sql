@@ -25,7 +25,6 @@ begin
   perform coord.lock_guard(p_repo, v_keys);
   v_now := clock_timestamp();
 
-  -- All or nothing: a key held by someone else refuses the whole call unless forced.
   -- All or nothing: without p_force, a key another agent holds live deletes none. The check rides in the delete
   -- (one statement on the common path); only a call that released less than it named looks for who holds the rest.
   v_released := '[]'::jsonb;
